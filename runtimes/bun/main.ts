@@ -1,0 +1,25 @@
+/**
+ * termgate on Bun: Bun.serve (https://bun.sh/docs/api/http) with its built-in
+ * WebSocket server, and Bun's own PTY (node-pty breaks under Bun). Wiring only.
+ */
+import type { Listen } from '../../src/platform.ts';
+import { main } from '../common/cli.ts';
+import { bunPtyHost } from './pty.ts';
+import { bunUpgradeWebSocket, bunWebSocketHandler } from './websocket.ts';
+
+const listen: Listen = async (host, port, fetch) => {
+  const server = Bun.serve({
+    hostname: host,
+    port,
+    fetch: (request, bunServer) => fetch(request, bunServer),
+    websocket: bunWebSocketHandler,
+  });
+  return {
+    port: server.port ?? port,
+    close: async () => {
+      await server.stop(true);
+    },
+  };
+};
+
+await main({ runtime: 'bun', listen, pty: bunPtyHost, upgradeWebSocket: bunUpgradeWebSocket });

@@ -1,0 +1,31 @@
+/**
+ * termgate on Deno: Deno.serve (https://docs.deno.com/api/deno/~/Deno.serve)
+ * with Deno.upgradeWebSocket, node-pty through Deno's npm support (needs -A for
+ * FFI). Wiring only.
+ */
+import type { Listen } from '../../src/platform.ts';
+import { main } from '../common/cli.ts';
+import { nodePtyHost } from '../common/node-pty-host.ts';
+import { denoUpgradeWebSocket } from './websocket.ts';
+
+const listen: Listen = (host, port, fetch) =>
+  new Promise((resolve, reject) => {
+    try {
+      const server = Deno.serve(
+        {
+          hostname: host,
+          port,
+          onListen: (address) =>
+            resolve({
+              port: address.port,
+              close: () => server.shutdown(),
+            }),
+        },
+        (request, info) => fetch(request, info),
+      );
+    } catch (error) {
+      reject(error instanceof Deno.errors.AddrInUse ? Object.assign(error, { code: 'EADDRINUSE' }) : error);
+    }
+  });
+
+await main({ runtime: 'deno', listen, pty: nodePtyHost, upgradeWebSocket: denoUpgradeWebSocket });

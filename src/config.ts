@@ -1,0 +1,126 @@
+/**
+ * The config file: its schema, first-run defaults, and one serialised
+ * read-modify-write path shared with the CLI (through ConfigStorage's lock).
+ */
+import { z } from 'zod';
+import { randomHex } from './hex.ts';
+import type { ConfigStorage } from './platform.ts';
+
+export const PROD_PORTS = { api: 42031, mcp: 42032 } as const;
+export const DEV_PORTS = { api: 42051, mcp: 42052 } as const;
+
+const port = z.number().int().min(1024).max(65535);
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+
+export const NamedTokenSchema = z.object({
+  name: z.string(),
+  hash: hex64,
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});
+export type NamedToken = z.infer<typeof NamedTokenSchema>;
+
+export const LimitsSchema = z.object({
+  maxTerminals: z.number().int().min(1).max(10000).default(64),
+  maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+  maxInputBytes: z.number().int().min(1).default(256 * 1024),
+  scrollbackBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+});
+export type Limits = z.infer<typeof LimitsSchema>;
+
+export const ConfigSchema = z.object({
+  authToken: hex64,
+  jwtSecret: hex64,
+  apiPort: port,
+  mcpPort: port,
+  expose: z.boolean(),
+  allowedHosts: z.array(z.string()).default([]),
+  allowedOrigins: z.array(z.string()).default([]),
+  tokens: z.array(NamedTokenSchema).default([]),
+  limits: LimitsSchema.default(LimitsSchema.parse({})),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function defaultConfig(dev: boolean): Config {
+  const ports = dev ? DEV_PORTS : PROD_PORTS;
+  return ConfigSchema.parse({
+    authToken: randomHex(32),
+    jwtSecret: randomHex(32),
+    apiPort: ports.api,
+    mcpPort: ports.mcp,
+    expose: false,
+  });
+}
+
+/** Parses config text; a corrupt or invalid file is an error naming the file, never replaced. */
+export function parseConfig(text: string, path: string): Config {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`config file ${path} is not valid JSON; fix or remove it (it was left untouched)`);
+  }
+  const result = ConfigSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'file';
+    throw new ConfigError(
+      `config file ${path} is invalid at ${where}: ${issue?.message ?? 'bad value'}; fix or remove it (it was left untouched)`,
+    );
+  }
+  return result.data;
+}
+
+export function serializeConfig(config: Config): string {
+  return JSON.stringify(config, null, 2) + '\n';
+}
+
+/** The config in memory plus the file behind it. */
+export class ConfigStore {
+  #current: Config;
+  readonly storage: ConfigStorage;
+
+  private constructor(storage: ConfigStorage, current: Config) {
+    this.storage = storage;
+    this.#current = current;
+  }
+
+  /** Loads the file, creating it with fresh secrets on first run. */
+  static async open(storage: ConfigStorage, dev: boolean): Promise<ConfigStore> {
+    const config = await storage.withLock(async () => {
+      const text = await storage.read();
+      if (text !== null) return parseConfig(text, storage.path);
+      const fresh = defaultConfig(dev);
+      await storage.write(serializeConfig(fresh));
+      return fresh;
+    });
+    return new ConfigStore(storage, config);
+  }
+
+  get current(): Readonly<Config> {
+    return this.#current;
+  }
+
+  /**
+   * Read-modify-write under the lock: re-reads the file so a concurrent writer
+   * (the CLI) is not overwritten, applies `change`, writes atomically.
+   */
+  async update<T>(change: (config: Config) => T): Promise<T> {
+    return this.storage.withLock(async () => {
+      const text = await this.storage.read();
+      const config = text === null ? structuredClone(this.#current) : parseConfig(text, this.storage.path);
+      const result = change(config);
+      const checked = ConfigSchema.parse(config);
+      await this.storage.write(serializeConfig(checked));
+      this.#current = checked;
+      return result;
+    });
+  }
+}

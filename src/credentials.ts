@@ -1,0 +1,129 @@
+/**
+ * The credentials the gate accepts: the main token (authToken, or TERMGATE_TOKEN
+ * when set) and named tokens, which are stored only as SHA-256 hashes.
+ *
+ * Speed matters here: the main token is checked with a synchronous
+ * constant-time comparison against the token in memory, so the common request
+ * pays no async hashing. Only a presented `tg_…` named token is hashed.
+ */
+import { constantTimeEqual, randomHex, sha256Hex } from './hex.ts';
+import type { ConfigStore } from './config.ts';
+import { TermgateError } from './errors.ts';
+
+export const NAMED_TOKEN_PREFIX = 'tg_';
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** lastUsedAt is written back at most this often, not on every request. */
+const LAST_USED_FLUSH_MS = 5000;
+
+export interface NamedTokenInfo {
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export class Credentials {
+  readonly #config: ConfigStore;
+  readonly #envToken: string | undefined;
+  #pendingLastUsed = new Map<string, string>();
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(config: ConfigStore, envToken?: string) {
+    this.#config = config;
+    this.#envToken = envToken && envToken.length > 0 ? envToken : undefined;
+  }
+
+  /** The token that opens the gate (besides named tokens). */
+  get mainToken(): string {
+    return this.#envToken ?? this.#config.current.authToken;
+  }
+
+  get fixedByEnv(): boolean {
+    return this.#envToken !== undefined;
+  }
+
+  /** True when `presented` is a valid credential. Sync for the main token; a promise only for `tg_` tokens. */
+  verify(presented: string): boolean | Promise<boolean> {
+    if (constantTimeEqual(presented, this.mainToken)) return true;
+    if (!presented.startsWith(NAMED_TOKEN_PREFIX) || this.#config.current.tokens.length === 0) return false;
+    return this.#verifyNamed(presented);
+  }
+
+  async #verifyNamed(presented: string): Promise<boolean> {
+    const hash = await sha256Hex(presented);
+    let matched: string | undefined;
+    for (const token of this.#config.current.tokens) {
+      if (constantTimeEqual(hash, token.hash)) matched = token.name;
+    }
+    if (matched === undefined) return false;
+    this.#pendingLastUsed.set(matched, new Date().toISOString());
+    this.#flushTimer ??= setTimeout(() => void this.flush(), LAST_USED_FLUSH_MS);
+    return true;
+  }
+
+  /** Writes pending lastUsedAt times to the config file (also called on shutdown). */
+  async flush(): Promise<void> {
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#pendingLastUsed.size === 0) return;
+    const pending = this.#pendingLastUsed;
+    this.#pendingLastUsed = new Map();
+    await this.#config.update((config) => {
+      for (const token of config.tokens) {
+        const usedAt = pending.get(token.name);
+        if (usedAt !== undefined) token.lastUsedAt = usedAt;
+      }
+    });
+  }
+
+  /** Mints a new authToken; the old one stops working for the next request. */
+  async rotate(): Promise<string> {
+    if (this.fixedByEnv) {
+      throw new TermgateError(
+        'conflict',
+        'the token is fixed by the TERMGATE_TOKEN environment variable; change it there and restart',
+      );
+    }
+    const token = randomHex(32);
+    await this.#config.update((config) => {
+      config.authToken = token;
+    });
+    return token;
+  }
+
+  list(): NamedTokenInfo[] {
+    return this.#config.current.tokens.map(({ name, createdAt, lastUsedAt }) => ({
+      name,
+      createdAt,
+      lastUsedAt: this.#pendingLastUsed.get(name) ?? lastUsedAt,
+    }));
+  }
+
+  /** Creates a named token; the secret is returned once and only its hash is kept. */
+  async create(name: string): Promise<NamedTokenInfo & { token: string }> {
+    if (!NAME_PATTERN.test(name)) {
+      throw new TermgateError(
+        'bad_request',
+        'name: must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+      );
+    }
+    const token = NAMED_TOKEN_PREFIX + randomHex(32);
+    const hash = await sha256Hex(token);
+    const createdAt = new Date().toISOString();
+    await this.#config.update((config) => {
+      if (config.tokens.some((t) => t.name === name)) {
+        throw new TermgateError('conflict', `name: a token named "${name}" already exists`);
+      }
+      config.tokens.push({ name, hash, createdAt, lastUsedAt: null });
+    });
+    return { name, token, createdAt, lastUsedAt: null };
+  }
+
+  async revoke(name: string): Promise<void> {
+    await this.#config.update((config) => {
+      const index = config.tokens.findIndex((t) => t.name === name);
+      if (index < 0) throw new TermgateError('not_found', `no token named "${name}"`);
+      config.tokens.splice(index, 1);
+    });
+    this.#pendingLastUsed.delete(name);
+  }
+}

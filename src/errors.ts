@@ -1,0 +1,60 @@
+/**
+ * One error type for the whole core. Routes throw it; one handler (app.ts)
+ * renders it as `{"error":{"code","message"}}`. Anything else that escapes a
+ * route becomes `internal` with no stack trace.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'host_not_allowed'
+  | 'origin_not_allowed'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'too_many_terminals'
+  | 'timeout'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  host_not_allowed: 403,
+  origin_not_allowed: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  too_many_terminals: 429,
+  timeout: 504,
+  internal: 500,
+};
+
+export class TermgateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly headers: [string, string][];
+
+  constructor(code: ErrorCode, message: string, headers: [string, string][] = []) {
+    super(message);
+    this.name = 'TermgateError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.headers = headers;
+  }
+
+  toResponse(): Response {
+    const headers = new Headers({ 'content-type': 'application/json; charset=utf-8' });
+    for (const [name, value] of this.headers) headers.append(name, value);
+    return new Response(JSON.stringify({ error: { code: this.code, message: this.message } }), {
+      status: this.status,
+      headers,
+    });
+  }
+}
+
+/** Turns anything thrown into a safe response: known errors as they are, the rest as `internal`. */
+export function errorResponse(error: unknown): Response {
+  if (error instanceof TermgateError) return error.toResponse();
+  return new TermgateError('internal', 'internal server error').toResponse();
+}

@@ -1,0 +1,194 @@
+/**
+ * The auth gate (SPEC §3): one function from a request to "pass" (null) or a
+ * refusal Response. REST routes and WebSocket upgrades share it.
+ *
+ * Order: health is always open; then Host (DNS rebinding), Origin (cross-site
+ * requests and WebSocket hijacking), and, in exposed mode only, a credential.
+ * The mode follows the bind address, never the client's address.
+ */
+import type { Credentials } from './credentials.ts';
+import { TermgateError } from './errors.ts';
+
+export type Mode = 'local' | 'exposed';
+
+export interface GatePolicy {
+  readonly mode: Mode;
+  readonly allowedHosts: readonly string[];
+  readonly allowedOrigins: readonly string[];
+  /** This machine's interface addresses, IPv6 in brackets, lowercase. */
+  interfaceHosts(): ReadonlySet<string>;
+}
+
+export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/health', '/api/health']);
+export const WS_SUBPROTOCOL = 'termgate.v1';
+const BEARER_PROTOCOL_PREFIX = 'bearer.';
+
+/**
+ * Both challenges, as one header line: every runtime's Response folds repeated
+ * headers into one comma-separated list (RFC 9110 §11.6.1 allows it). Basic
+ * comes first because browsers read the first challenge of a line, and Basic
+ * is what makes them show their native prompt.
+ */
+const CHALLENGES: [string, string][] = [['WWW-Authenticate', 'Basic realm="termgate", Bearer realm="termgate"']];
+
+/** Loopback bind addresses put the server in local mode; anything else is exposed. */
+export function modeForBindHost(bindHost: string): Mode {
+  const host = bindHost.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || isLoopbackIPv4(host) ? 'local' : 'exposed';
+}
+
+function isLoopbackIPv4(host: string): boolean {
+  const parts = host.split('.');
+  if (parts.length !== 4 || parts[0] !== '127') return false;
+  return parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
+}
+
+/** Splits a Host header into a lowercase hostname (IPv6 keeps its brackets); null when malformed. */
+export function hostnameOf(hostHeader: string): string | null {
+  const value = hostHeader.trim().toLowerCase();
+  let hostname: string;
+  let rest: string;
+  if (value.startsWith('[')) {
+    const end = value.indexOf(']');
+    if (end < 0) return null;
+    hostname = value.slice(0, end + 1);
+    rest = value.slice(end + 1);
+  } else {
+    const colon = value.indexOf(':');
+    hostname = colon < 0 ? value : value.slice(0, colon);
+    rest = colon < 0 ? '' : value.slice(colon);
+  }
+  if (hostname === '' || (rest !== '' && !/^:\d{1,5}$/.test(rest))) return null;
+  return hostname;
+}
+
+function hostAllowed(hostname: string, policy: GatePolicy): boolean {
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
+  if (hostname === '[::1]' || isLoopbackIPv4(hostname)) return true;
+  if (policy.mode !== 'exposed') return false;
+  return policy.interfaceHosts().has(hostname) || policy.allowedHosts.some((h) => h.toLowerCase() === hostname);
+}
+
+/** The fast path of a request URL, without building a URL object. */
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  if (start < 0) return '/';
+  const query = url.indexOf('?', start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
+}
+
+export function isWebSocketUpgrade(request: Request): boolean {
+  return request.headers.get('upgrade')?.toLowerCase() === 'websocket';
+}
+
+/** The offered subprotocols, tolerant of lists with or without spaces after commas. */
+export function offeredProtocols(header: string | null): string[] {
+  if (!header) return [];
+  return header
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+}
+
+/**
+ * Which subprotocol to answer with: `termgate.v1` when offered (so a
+ * `bearer.<token>` is never echoed), else an offered `bearer.<token>` (so a
+ * client that offered only that completes its handshake), else none.
+ */
+export function selectSubprotocol(header: string | null): string | null {
+  const offered = offeredProtocols(header);
+  if (offered.includes(WS_SUBPROTOCOL)) return WS_SUBPROTOCOL;
+  return offered.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX)) ?? null;
+}
+
+/** Every credential the request presents, in the forms SPEC §3 allows. */
+export function presentedCredentials(request: Request, upgrade: boolean): string[] {
+  const found: string[] = [];
+  const authorization = request.headers.get('authorization');
+  if (authorization) {
+    const space = authorization.indexOf(' ');
+    const scheme = space < 0 ? '' : authorization.slice(0, space).toLowerCase();
+    const value = space < 0 ? '' : authorization.slice(space + 1).trim();
+    if (scheme === 'bearer' && value) found.push(value);
+    if (scheme === 'basic' && value) {
+      const decoded = decodeBase64(value);
+      const colon = decoded === null ? -1 : decoded.indexOf(':');
+      if (decoded !== null && colon >= 0) found.push(decoded.slice(colon + 1));
+    }
+  }
+  if (upgrade) {
+    const query = new URL(request.url).searchParams.get('token');
+    if (query) found.push(query);
+    for (const protocol of offeredProtocols(request.headers.get('sec-websocket-protocol'))) {
+      if (protocol.startsWith(BEARER_PROTOCOL_PREFIX)) found.push(protocol.slice(BEARER_PROTOCOL_PREFIX.length));
+    }
+  }
+  return found;
+}
+
+function decodeBase64(value: string): string | null {
+  try {
+    const binary = atob(value);
+    const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+const UNAUTHORIZED = () =>
+  new TermgateError(
+    'unauthorized',
+    'a valid token is required in exposed mode: send "Authorization: Bearer <token>" (WebSocket: ?token= or the bearer.<token> subprotocol)',
+    CHALLENGES,
+  ).toResponse();
+
+export class Gate {
+  readonly #credentials: Credentials;
+  readonly #policy: () => GatePolicy;
+
+  constructor(credentials: Credentials, policy: () => GatePolicy) {
+    this.#credentials = credentials;
+    this.#policy = policy;
+  }
+
+  /** null: let the request through. A Response: send it instead. */
+  check(request: Request, path: string): Response | null | Promise<Response | null> {
+    if (HEALTH_PATHS.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return null;
+    const policy = this.#policy();
+
+    const hostHeader = request.headers.get('host');
+    const hostname = hostHeader === null ? null : hostnameOf(hostHeader);
+    if (hostname === null || !hostAllowed(hostname, policy)) {
+      return new TermgateError(
+        'host_not_allowed',
+        'Host header is not allowed: use localhost or 127.0.0.1 (in exposed mode also this machine\'s addresses or a name in allowedHosts)',
+      ).toResponse();
+    }
+
+    const origin = request.headers.get('origin');
+    if (origin !== null && origin !== `http://${hostHeader!.trim().toLowerCase()}` && !policy.allowedOrigins.includes(origin)) {
+      return new TermgateError(
+        'origin_not_allowed',
+        'Origin is not allowed: only the server\'s own pages and origins listed in allowedOrigins may call it',
+      ).toResponse();
+    }
+
+    if (policy.mode === 'local') return null;
+
+    const presented = presentedCredentials(request, isWebSocketUpgrade(request));
+    if (presented.length === 0) return UNAUTHORIZED();
+    return this.#anyValid(presented);
+  }
+
+  #anyValid(presented: string[]): Response | null | Promise<Response | null> {
+    const pending: Promise<boolean>[] = [];
+    for (const token of presented) {
+      const valid = this.#credentials.verify(token);
+      if (valid === true) return null;
+      if (valid !== false) pending.push(valid);
+    }
+    if (pending.length === 0) return UNAUTHORIZED();
+    return Promise.all(pending).then((results) => (results.includes(true) ? null : UNAUTHORIZED()));
+  }
+}

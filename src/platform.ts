@@ -1,0 +1,118 @@
+/**
+ * What the core needs from a runtime, as small interfaces. Each runtime entry
+ * (runtimes/<rt>/) supplies them; the core never imports a runtime.
+ */
+import type { Context } from 'hono';
+
+export type RuntimeName = 'node' | 'bun' | 'deno';
+
+/** The config file: read, atomic write (temp + rename, mode 0600), and a lock around read-modify-write. */
+export interface ConfigStorage {
+  /** Where the file lives, for messages. */
+  readonly path: string;
+  /** The file's text, or null when it does not exist. */
+  read(): Promise<string | null>;
+  /** Replace the file atomically with mode 0600: a crash leaves the old file or the new one, never half of one. */
+  write(text: string): Promise<void>;
+  /** Run `fn` holding an exclusive lock shared with other processes (server and CLI). */
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+// ---- PTY -------------------------------------------------------------------
+
+export interface PtySpawnOptions {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  cols: number;
+  rows: number;
+}
+
+export interface PtyProcess {
+  readonly pid: number;
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  /** Kill the whole session: the child, its process group and any background job it started. */
+  kill(): void;
+  onData(listener: (chunk: Uint8Array) => void): void;
+  /** Fires once, after every byte of output has been delivered to onData (the PTY is drained first). */
+  onExit(listener: (exitCode: number | null, signal: number | null) => void): void;
+}
+
+export interface PtyHost {
+  spawn(options: PtySpawnOptions): PtyProcess;
+}
+
+// ---- WebSocket ---------------------------------------------------------------
+
+/** One open WebSocket, the same on every runtime. The protocol code is written against this only. */
+export interface WsConnection {
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+  /** Bytes queued but not yet written to the socket. */
+  bufferedAmount(): number;
+  /** The subprotocol the server selected ('' when none). */
+  readonly protocol: string;
+}
+
+export interface WsHandlers {
+  onOpen(connection: WsConnection): void;
+  onMessage(connection: WsConnection, data: string | ArrayBuffer): void;
+  onClose(connection: WsConnection, code: number): void;
+  /** Called when the socket's send buffer has drained (where the runtime reports it). */
+  onDrain?(connection: WsConnection): void;
+}
+
+/**
+ * Completes a WebSocket upgrade the core has already admitted through the gate.
+ * `protocol` is the subprotocol to answer with (null: none).
+ */
+export type UpgradeWebSocket = (
+  c: Context,
+  options: { protocol: string | null; handlers: WsHandlers },
+) => Response | Promise<Response>;
+
+// ---- Host system -------------------------------------------------------------
+
+export interface SystemInfo {
+  /** This machine's non-internal interface addresses (IPv4 and IPv6, no brackets). */
+  interfaceAddresses(): string[];
+  /** The user's login shell, e.g. /bin/bash. */
+  defaultShell(): string;
+  /** The user's home directory (default cwd for terminals). */
+  homeDir(): string;
+  /** The environment terminals inherit. */
+  baseEnv(): Record<string, string>;
+  /** Whether a path is an existing directory (validates `cwd`). */
+  isDirectory(path: string): Promise<boolean>;
+  /** Resolves a command name through PATH; null when not found (validates `command`). */
+  resolveCommand(command: string, env: Record<string, string>): Promise<string | null>;
+}
+
+// ---- Listening -----------------------------------------------------------------
+
+export type FetchHandler = (request: Request, env?: unknown) => Response | Promise<Response>;
+
+export interface Listening {
+  /** The port actually bound (resolves --port 0). */
+  readonly port: number;
+  /** Stop accepting; resolves when the socket is closed. Open WebSockets are the core's to close. */
+  close(): Promise<void>;
+}
+
+/** Binds `fetch` (REST and WebSocket upgrades) to host:port. Rejects with code EADDRINUSE when taken. */
+export type Listen = (host: string, port: number, fetch: FetchHandler) => Promise<Listening>;
+
+export interface Platform {
+  runtime: RuntimeName;
+  listen: Listen;
+  storage: ConfigStorage;
+  system: SystemInfo;
+  pty: PtyHost;
+  upgradeWebSocket: UpgradeWebSocket;
+  /** TERMGATE_TOKEN, when set: one fixed token that replaces authToken. */
+  envToken?: string | undefined;
+  /** A log line for the operator. Never given a secret. */
+  log(line: string): void;
+}

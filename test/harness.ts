@@ -1,0 +1,136 @@
+/**
+ * Starts termgate as a real process under a given runtime, on an ephemeral
+ * port, with its own TERMGATE_HOME, and stops it (by pid, its own process
+ * only). Shared by the conformance suite, the CLI tests and the benchmarks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export type Runtime = 'node' | 'bun' | 'deno';
+export const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'node_modules', '.bin');
+
+/** The command line that runs the termgate CLI under `runtime`. */
+export function cliCommand(runtime: Runtime, args: string[]): [string, string[]] {
+  switch (runtime) {
+    case 'node':
+      return [process.execPath, [join(ROOT, 'dist/runtimes/node/main.js'), ...args]];
+    case 'bun':
+      return [join(BIN, 'bun'), ['run', join(ROOT, 'runtimes/bun/main.ts'), ...args]];
+    case 'deno':
+      return [join(BIN, 'deno'), ['run', '-A', '--quiet', join(ROOT, 'runtimes/deno/main.ts'), ...args]];
+  }
+}
+
+export function tempHome(): string {
+  return mkdtempSync(join(tmpdir(), 'termgate-test-'));
+}
+
+export interface StartOptions {
+  host?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** Reuse a TERMGATE_HOME (default: a fresh temp dir, removed on stop). */
+  home?: string;
+}
+
+export interface RunningServer {
+  runtime: Runtime;
+  /** Base URL to reach it through loopback (127.0.0.1 even when bound to 0.0.0.0). */
+  url: string;
+  port: number;
+  home: string;
+  process: ChildProcess;
+  /** Everything the server printed so far (stdout + stderr). */
+  output(): string;
+  /** SIGTERM, wait for exit (SIGKILL after a grace period); resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const LISTEN_LINE = /termgate listening on (http:\/\/\S+)/;
+
+export async function startServer(runtime: Runtime, options: StartOptions = {}): Promise<RunningServer> {
+  const home = options.home ?? tempHome();
+  const ownHome = options.home === undefined;
+  const [command, args] = cliCommand(runtime, [
+    'serve',
+    '--host',
+    options.host ?? '127.0.0.1',
+    '--port',
+    '0',
+    ...(options.args ?? []),
+  ]);
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, TERMGATE_HOME: home, TERMGATE_TOKEN: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${runtime} server did not start in 30 s:\n${output}`)), 30_000);
+    const onData = () => {
+      const match = LISTEN_LINE.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${runtime} server exited with ${code} before listening:\n${output}`));
+    });
+  });
+  const port = Number(new URL(url).port);
+  return {
+    runtime,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    home,
+    process: child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const grace = setTimeout(() => child.kill('SIGKILL'), 8000);
+        await exited;
+        clearTimeout(grace);
+      }
+      if (ownHome) rmSync(home, { recursive: true, force: true });
+      return child.exitCode;
+    },
+  };
+}
+
+/** Runs the CLI to completion; resolves with its exit code and output. */
+export function runCli(
+  runtime: Runtime,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, argv] = cliCommand(runtime, args);
+  return new Promise((done) => {
+    const child = spawn(command, argv, {
+      cwd: ROOT,
+      env: { ...process.env, TERMGATE_TOKEN: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
