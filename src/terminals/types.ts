@@ -1,0 +1,78 @@
+/**
+ * The terminal manager's contract, shared by the REST routes, the WebSocket
+ * protocol and (through REST) the MCP sidecar.
+ *
+ * Offsets count bytes of a terminal's output stream from its start and only
+ * grow. Text handed out always holds whole UTF-8 characters: `next` never
+ * points inside a character.
+ */
+
+export interface TerminalInfo {
+  id: string;
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  cols: number;
+  rows: number;
+  pid: number;
+  createdAt: string;
+  exited: boolean;
+  exitCode: number | null;
+}
+
+export interface CreateTerminalOptions {
+  command?: string | undefined;
+  args?: string[] | undefined;
+  cwd?: string | undefined;
+  env?: Record<string, string> | undefined;
+  cols?: number | undefined;
+  rows?: number | undefined;
+  name?: string | undefined;
+}
+
+/** Output read from scrollback: `data` covers offsets [since, next). */
+export interface OutputSlice {
+  data: string;
+  since: number;
+  next: number;
+  /** Bytes between the requested offset and `since` that had already left the scrollback. */
+  dropped: number;
+}
+
+export interface RunResult {
+  output: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export type TerminalEvent =
+  | { type: 'terminal.created'; terminalId: string; terminal: TerminalInfo }
+  | { type: 'output.data'; terminalId: string; content: string; offset: number; next: number }
+  | { type: 'terminal.resized'; terminalId: string; cols: number; rows: number }
+  | { type: 'terminal.exit'; terminalId: string; exitCode: number | null; signal: number | null }
+  | { type: 'terminal.closed'; terminalId: string };
+
+export interface TerminalManager {
+  list(): TerminalInfo[];
+  /** Throws TermgateError not_found for an unknown id (likewise below). */
+  get(id: string): TerminalInfo;
+  /** Validates (cwd exists, command resolves, limits) and spawns a real PTY. */
+  create(options: CreateTerminalOptions): Promise<TerminalInfo>;
+  input(id: string, data: string): void;
+  resize(id: string, cols: number, rows: number): void;
+  /** Kills the terminal's whole session and forgets it. */
+  close(id: string): Promise<void>;
+  /** Output from `since` (default: the oldest byte still held). */
+  read(id: string, since?: number): OutputSlice;
+  run(id: string, command: string, timeoutMs?: number): Promise<RunResult>;
+  /**
+   * Every event of every terminal, delivered synchronously as it happens, so
+   * `read(id, since)` followed by `subscribe` in the same tick has no gap.
+   * Returns the unsubscribe function.
+   */
+  subscribe(listener: (event: TerminalEvent) => void): () => void;
+  /** Kills every terminal (shutdown). */
+  closeAll(): Promise<void>;
+}
