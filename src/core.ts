@@ -95,7 +95,10 @@ export class Core {
     const limits = this.config.current.limits;
 
     app.on(['GET', 'HEAD'], ['/health', '/api/health'], (c) => c.json(this.health()));
-    app.use(
+    // Only where a body is expected: on Node, bodyLimit touching `request.body`
+    // of a GET turns @hono/node-server's lightweight request into a full one (-50% req/s).
+    app.on(
+      ['POST', 'PUT', 'PATCH'],
       '/api/*',
       bodyLimit({
         maxSize: limits.maxBodyBytes,

@@ -1,0 +1,10 @@
+// Baseline for the gate benchmark: a bare Hono app on Node, same route and body as the gated one.
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+
+const app = new Hono();
+app.get('/api/tokens', (c) => c.json({ tokens: [] }));
+const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
+  console.log(`bare listening on http://127.0.0.1:${info.port}`),
+);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every benchmark, each reported as ratios against a baseline
+ * measured in the same run. Run by Bun as a plain script runner; the servers
+ * under test run under their own runtimes, the load generators as separate
+ * processes. Pick some with `npm run bench -- gate stream`.
+ */
+import { gateBenchmark } from './gate.ts';
+import { printTable, type Row } from './util.ts';
+
+const BENCHMARKS: Record<string, { title: string; run: () => Promise<Row[]> }> = {
+  gate: { title: 'Gate cost: authenticated GET in exposed mode vs bare Hono (same runtime, same run)', run: gateBenchmark },
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, benchmark] of Object.entries(BENCHMARKS)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.error(`running ${name}…`);
+  printTable(benchmark.title, await benchmark.run());
+}

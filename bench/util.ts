@@ -1,0 +1,74 @@
+/** Shared benchmark plumbing: start a process that prints a URL, stop it by pid. Loopback only. */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Row {
+  [column: string]: string | number;
+}
+
+export interface Started {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function startPrinting(command: string, args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} did not start:\n${output}`));
+    }, 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      const port = new URL(match[1]!).port;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        child,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+          }),
+      });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+export function runToEnd(command: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}: ${err}`));
+    });
+  });
+}
+
+export function printTable(title: string, rows: Row[]): void {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  console.log(`\n### ${title}\n`);
+  console.log(line(columns));
+  console.log(line(columns.map(() => '---')));
+  for (const row of rows) console.log(line(columns.map((c) => row[c] ?? '')));
+}
+
+export const ratio = (value: number, base: number) => (base > 0 ? (value / base).toFixed(2) + '×' : 'n/a');

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigStore, parseConfig, serializeConfig, defaultConfig, ConfigError } from '../../src/config.ts';
+import { Credentials } from '../../src/credentials.ts';
+import { VERSION } from '../../src/version.ts';
+import { readFileSync } from 'node:fs';
+import { MemoryStorage, unitCore } from './memory-platform.ts';
+
+describe('config', () => {
+  it('creates fresh 64-hex secrets on first run and writes them once', async () => {
+    const storage = new MemoryStorage();
+    const store = await ConfigStore.open(storage, false);
+    expect(store.current.authToken).toMatch(/^[0-9a-f]{64}$/);
+    expect(store.current.jwtSecret).not.toBe(store.current.authToken);
+    expect(store.current.apiPort).toBe(42031);
+    expect(storage.writes).toBe(1);
+    expect((await ConfigStore.open(new MemoryStorage(null), true)).current.apiPort).toBe(42051);
+  });
+
+  it('refuses corrupt or invalid text with an error naming the file', () => {
+    expect(() => parseConfig('{', '/x/config.json')).toThrow(ConfigError);
+    expect(() => parseConfig('{', '/x/config.json')).toThrow('/x/config.json');
+    const bad = { ...defaultConfig(false), apiPort: 80 };
+    expect(() => parseConfig(JSON.stringify(bad), '/x/c.json')).toThrow(/apiPort/);
+  });
+
+  it('re-reads the file under the lock, so a concurrent writer is not overwritten', async () => {
+    const storage = new MemoryStorage();
+    const store = await ConfigStore.open(storage, false);
+    const outside = parseConfig(storage.text!, storage.path);
+    outside.allowedHosts = ['written-by-cli.lan'];
+    storage.text = serializeConfig(outside);
+    await store.update((c) => void (c.mcpPort = 45000));
+    expect(parseConfig(storage.text!, storage.path)).toMatchObject({ allowedHosts: ['written-by-cli.lan'], mcpPort: 45000 });
+  });
+
+  it('keeps the version equal to package.json', () => {
+    expect(VERSION).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
+});
+
+describe('credentials', () => {
+  it('verifies the main token synchronously and named tokens through their hash', async () => {
+    const store = await ConfigStore.open(new MemoryStorage(), false);
+    const credentials = new Credentials(store);
+    expect(credentials.verify(store.current.authToken)).toBe(true);
+    expect(credentials.verify('nope')).toBe(false);
+    const { token } = await credentials.create('agent');
+    expect(store.current.tokens[0]!.hash).not.toContain(token.slice(3));
+    expect(await credentials.verify(token)).toBe(true);
+    expect(await credentials.verify(token.slice(0, -1) + (token.endsWith('0') ? '1' : '0'))).toBe(false);
+    await credentials.revoke('agent');
+    expect(credentials.verify(token)).toBe(false);
+  });
+
+  it('lets TERMGATE_TOKEN replace the config token and refuses rotation', async () => {
+    const store = await ConfigStore.open(new MemoryStorage(), false);
+    const credentials = new Credentials(store, 'fixed-secret');
+    expect(credentials.verify('fixed-secret')).toBe(true);
+    expect(credentials.verify(store.current.authToken)).toBe(false);
+    await expect(credentials.rotate()).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('persists lastUsedAt lazily, not on every request', async () => {
+    const { core, storage, request } = await unitCore({ mode: 'exposed' });
+    const created = await core.credentials.create('bot');
+    const writes = storage.writes;
+    for (let i = 0; i < 5; i++) {
+      expect((await request('/api/tokens', { headers: { authorization: `Bearer ${created.token}` } })).status).toBe(200);
+    }
+    expect(storage.writes).toBe(writes);
+    await core.credentials.flush();
+    expect(storage.writes).toBe(writes + 1);
+    expect(core.config.current.tokens[0]!.lastUsedAt).not.toBeNull();
+  });
+});
