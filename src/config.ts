@@ -25,6 +25,10 @@ export const LimitsSchema = z.object({
   maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
   maxInputBytes: z.number().int().min(1).default(256 * 1024),
   scrollbackBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+  /** WebSocket: a connection that sends no frame (heartbeat or other) for this long is closed; 0 = never. */
+  wsIdleTimeoutMs: z.number().int().min(0).default(60_000),
+  /** WebSocket: live output pauses (and later catches up from scrollback) while a connection has this much queued. */
+  wsHighWaterBytes: z.number().int().min(16 * 1024).default(1024 * 1024),
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 
@@ -86,6 +90,8 @@ export function serializeConfig(config: Config): string {
 export class ConfigStore {
   #current: Config;
   readonly storage: ConfigStorage;
+  /** Updates not yet written, so shutdown can wait for them. */
+  readonly #pending = new Set<Promise<unknown>>();
 
   private constructor(storage: ConfigStorage, current: Config) {
     this.storage = storage;
@@ -112,8 +118,8 @@ export class ConfigStore {
    * Read-modify-write under the lock: re-reads the file so a concurrent writer
    * (the CLI) is not overwritten, applies `change`, writes atomically.
    */
-  async update<T>(change: (config: Config) => T): Promise<T> {
-    return this.storage.withLock(async () => {
+  update<T>(change: (config: Config) => T): Promise<T> {
+    const run = this.storage.withLock(async () => {
       const text = await this.storage.read();
       const config = text === null ? structuredClone(this.#current) : parseConfig(text, this.storage.path);
       const result = change(config);
@@ -122,5 +128,26 @@ export class ConfigStore {
       this.#current = checked;
       return result;
     });
+    const tracked = run.catch(() => undefined);
+    this.#pending.add(tracked);
+    void tracked.then(() => this.#pending.delete(tracked));
+    return run;
+  }
+
+  /**
+   * Re-reads the file another process may have changed (the MCP sidecar follows
+   * the API's token rotation this way). No lock: writers replace the file
+   * atomically. A missing file keeps the config in memory; a corrupt one throws
+   * ConfigError and also keeps it.
+   */
+  async reload(): Promise<Readonly<Config>> {
+    const text = await this.storage.read();
+    if (text !== null) this.#current = parseConfig(text, this.storage.path);
+    return this.#current;
+  }
+
+  /** Resolves once every update started so far has been written (or has failed). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
 }

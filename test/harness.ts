@@ -29,11 +29,14 @@ export function tempHome(): string {
 }
 
 export interface StartOptions {
-  host?: string;
+  /** --host (default 127.0.0.1); null: no --host, so the config's `expose` decides. */
+  host?: string | null;
   args?: string[];
   env?: Record<string, string>;
   /** Reuse a TERMGATE_HOME (default: a fresh temp dir, removed on stop). */
   home?: string;
+  /** What to start: the API server (default) or the MCP sidecar (`termgate mcp`). */
+  command?: 'serve' | 'mcp';
 }
 
 export interface RunningServer {
@@ -49,15 +52,18 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
-const LISTEN_LINE = /termgate listening on (http:\/\/\S+)/;
+const LISTEN_LINES = {
+  serve: /termgate listening on (http:\/\/\S+)/,
+  mcp: /termgate mcp listening on (http:\/\/\S+)/,
+} as const;
 
 export async function startServer(runtime: Runtime, options: StartOptions = {}): Promise<RunningServer> {
   const home = options.home ?? tempHome();
   const ownHome = options.home === undefined;
+  const listenLine = LISTEN_LINES[options.command ?? 'serve'];
   const [command, args] = cliCommand(runtime, [
-    'serve',
-    '--host',
-    options.host ?? '127.0.0.1',
+    options.command ?? 'serve',
+    ...(options.host === null ? [] : ['--host', options.host ?? '127.0.0.1']),
     '--port',
     '0',
     ...(options.args ?? []),
@@ -75,7 +81,7 @@ export async function startServer(runtime: Runtime, options: StartOptions = {}):
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`${runtime} server did not start in 30 s:\n${output}`)), 30_000);
     const onData = () => {
-      const match = LISTEN_LINE.exec(output);
+      const match = listenLine.exec(output);
       if (match) {
         clearTimeout(timer);
         resolveUrl(match[1]!);

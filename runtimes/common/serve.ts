@@ -1,23 +1,23 @@
-/** `termgate serve`: load config, build the core, listen, and stop cleanly on a signal. */
+/**
+ * `termgate serve` (SPEC §2): load config, build the core, listen, and stop
+ * cleanly on a signal. A port already held by a termgate is not an error (it
+ * says where that one runs and exits 0); held by anything else, it is one.
+ */
 import { ConfigError, ConfigStore } from '../../src/config.ts';
 import { Core } from '../../src/core.ts';
+import { isAddressInUse, urlFor } from '../../src/listener.ts';
+import { CliError } from './cli-error.ts';
 import { configStorage } from './home.ts';
 import { nodeSystem } from './system.ts';
 import type { RuntimeWiring } from './wiring.ts';
+
+/** How long shutdown may take before the process exits anyway (non-zero: something hung). */
+const SHUTDOWN_GRACE_MS = 5000;
 
 export interface ServeOptions {
   host?: string | undefined;
   port?: number | undefined;
   dev: boolean;
-}
-
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
 }
 
 export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promise<void> {
@@ -30,6 +30,8 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
     throw error;
   }
 
+  // --host/--port win for this run only; the saved settings stay as they are
+  // until PUT /api/settings/connections (or `termgate expose`) changes them.
   const host = options.host ?? (config.current.expose ? '0.0.0.0' : '127.0.0.1');
   const port = options.port ?? config.current.apiPort;
   const core = new Core({
@@ -46,10 +48,10 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
   try {
     await core.start(host, port);
   } catch (error) {
-    if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    if (!isAddressInUse(error)) throw listenError(error, host, port);
     const existing = await probeTermgate(host, port);
     if (existing) {
-      console.log(`termgate is already running at ${existing} (runtime: ${await runtimeAt(existing)})`);
+      console.log(`termgate is already running at ${existing.url} (runtime: ${existing.runtime}, mode: ${existing.mode})`);
       return process.exit(0);
     }
     throw new CliError(`port ${port} on ${host} is in use by another program (not termgate); choose another with --port`);
@@ -62,7 +64,7 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
     if (stopping) return;
     stopping = true;
     console.error(`termgate: ${signal}, shutting down`);
-    const forced = setTimeout(() => process.exit(1), 5000);
+    const forced = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
     await core.shutdown();
     clearTimeout(forced);
     process.exit(0);
@@ -71,28 +73,36 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
+function listenError(error: unknown, host: string, port: number): CliError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const where = `${host}:${port}`;
+  switch (code) {
+    case 'EADDRNOTAVAIL':
+      return new CliError(`cannot listen on ${where}: ${host} is not an address of this machine (--host)`);
+    case 'EACCES':
+    case 'EPERM':
+      return new CliError(`cannot listen on ${where}: permission denied`);
+    default:
+      return new CliError(`cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 function loopbackFor(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
-/** The URL of a termgate answering on host:port, or null when the port holds something else. */
-export async function probeTermgate(host: string, port: number): Promise<string | null> {
-  const target = loopbackFor(host);
-  const url = `http://${target.includes(':') ? `[${target}]` : target}:${port}`;
+/** The termgate answering on host:port (through loopback for a wildcard bind), or null when the port holds something else. */
+export async function probeTermgate(
+  host: string,
+  port: number,
+): Promise<{ url: string; runtime: string; mode: string } | null> {
+  const url = urlFor(loopbackFor(host), port);
   try {
     const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-    const body = (await response.json()) as { name?: string };
-    return body.name === 'termgate' ? url : null;
+    const body = (await response.json()) as { name?: string; runtime?: string; mode?: string };
+    if (body.name !== 'termgate') return null;
+    return { url, runtime: body.runtime ?? 'unknown', mode: body.mode ?? 'unknown' };
   } catch {
     return null;
-  }
-}
-
-async function runtimeAt(url: string): Promise<string> {
-  try {
-    const body = (await (await fetch(`${url}/health`)).json()) as { runtime?: string };
-    return body.runtime ?? 'unknown';
-  } catch {
-    return 'unknown';
   }
 }

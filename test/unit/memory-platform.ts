@@ -34,7 +34,8 @@ export async function unitCore(options: { mode?: 'local' | 'exposed'; envToken?:
   const storage = options.storage ?? new MemoryStorage();
   const platform: Platform = {
     runtime: 'node',
-    listen: unused,
+    // No socket: "listening" only records where, so the gate sees the mode.
+    listen: async (_host, port) => ({ port, close: async () => {} }),
     storage,
     system: {
       interfaceAddresses: () => ['192.0.2.10', 'fe80::1'],
@@ -51,7 +52,7 @@ export async function unitCore(options: { mode?: 'local' | 'exposed'; envToken?:
   };
   const config = await ConfigStore.open(storage, false);
   const core = new Core({ platform, config });
-  core.listening = { host: options.mode === 'exposed' ? '0.0.0.0' : '127.0.0.1', port: 42031, mode: options.mode ?? 'local' };
+  await core.start(options.mode === 'exposed' ? '0.0.0.0' : '127.0.0.1', 42031);
   const request = (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
     core.fetch(new Request(`http://127.0.0.1:42031${path}`, { ...init, headers: { host: '127.0.0.1:42031', ...init.headers } }));
   return { core, storage, config, request };

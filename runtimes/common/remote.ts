@@ -1,0 +1,85 @@
+/**
+ * The CLI as a client of a running termgate: find it on the configured port
+ * (its /health says "termgate"), then call the same REST API any client uses,
+ * so a change made through the CLI takes effect at once, without a restart.
+ */
+import { CliError } from './cli-error.ts';
+
+const PROBE_TIMEOUT_MS = 2000;
+const CALL_TIMEOUT_MS = 30_000;
+
+export interface Health {
+  name: string;
+  version: string;
+  runtime: string;
+  mode: 'local' | 'exposed';
+}
+
+export interface RemoteServer {
+  /** Loopback URL the CLI reaches it at. */
+  url: string;
+  health: Health;
+}
+
+export function loopbackUrl(port: number): string {
+  return `http://127.0.0.1:${port}`;
+}
+
+/** The termgate answering on 127.0.0.1:port, or null when nothing (or something else) answers. */
+export async function findServer(port: number): Promise<RemoteServer | null> {
+  const url = loopbackUrl(port);
+  try {
+    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const health = (await response.json()) as Partial<Health>;
+    if (health.name !== 'termgate') return null;
+    return { url, health: health as Health };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One API call. The token is sent only when the server is exposed (in local
+ * mode it is not needed, and not sending it keeps it away from whatever
+ * happens to answer on the port). Errors become one line from the server's
+ * own `{"error":{"message"}}`.
+ */
+export async function callServer<T = unknown>(
+  server: RemoteServer,
+  token: () => Promise<string | undefined>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (server.health.mode === 'exposed') {
+    const secret = await token();
+    if (secret) headers.authorization = `Bearer ${secret}`;
+  }
+  let response: Response;
+  try {
+    response = await fetch(server.url + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new CliError(`termgate at ${server.url} did not answer ${method} ${path}: ${(error as Error).message}`);
+  }
+  const text = await response.text();
+  let json: unknown = undefined;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // not JSON: reported below by status
+  }
+  if (!response.ok) {
+    const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${response.status}`;
+    const hint =
+      response.status === 401 ? ' (the token in the config file or TERMGATE_TOKEN does not match this server)' : '';
+    throw new CliError(`${message}${hint}`);
+  }
+  return json as T;
+}
