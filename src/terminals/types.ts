@@ -41,10 +41,14 @@ export interface OutputSlice {
 }
 
 export interface RunResult {
+  /** What the command printed: `\n` line endings, trailing newlines removed (as `$(…)` does). */
   output: string;
+  /** Its exit status; null when it timed out. */
   exitCode: number | null;
   timedOut: boolean;
   durationMs: number;
+  /** The output was longer than the scrollback size and only its end is in `output`. */
+  truncated: boolean;
 }
 
 export type TerminalEvent =
@@ -64,8 +68,12 @@ export interface TerminalManager {
   resize(id: string, cols: number, rows: number): void;
   /** Kills the terminal's whole session and forgets it. */
   close(id: string): Promise<void>;
-  /** Output from `since` (default: the oldest byte still held). */
-  read(id: string, since?: number): OutputSlice;
+  /**
+   * Output from `since` (default 0, the stream's start: `dropped` then says how
+   * much already left the scrollback), at most `maxBytes` (default: all held).
+   * Throws bad_request for an offset past the end.
+   */
+  read(id: string, since?: number, maxBytes?: number): OutputSlice;
   run(id: string, command: string, timeoutMs?: number): Promise<RunResult>;
   /**
    * Every event of every terminal, delivered synchronously as it happens, so

@@ -1,0 +1,302 @@
+/**
+ * The terminal manager: real PTYs from the runtime's PtyHost, each with a
+ * bounded scrollback addressed by byte offsets, its exit status, and `run`.
+ * Events go to subscribers synchronously, in the order things happen.
+ */
+import type { Limits } from '../config.ts';
+import { TermgateError } from '../errors.ts';
+import { randomHex } from '../hex.ts';
+import type { PtyHost, PtyProcess, SystemInfo } from '../platform.ts';
+import { RunCollector, runScript, shellFlavor } from './run.ts';
+import { Scrollback } from './scrollback.ts';
+import type {
+  CreateTerminalOptions,
+  OutputSlice,
+  RunResult,
+  TerminalEvent,
+  TerminalInfo,
+  TerminalManager,
+} from './types.ts';
+import { Utf8Chunker, decodeUtf8 } from './utf8.ts';
+
+export const DEFAULT_COLS = 80;
+export const DEFAULT_ROWS = 24;
+export const DEFAULT_RUN_TIMEOUT_MS = 30_000;
+/** How long close() waits for a killed terminal to report its exit before forgetting it anyway. */
+const CLOSE_WAIT_MS = 3000;
+/** How long the first run in a fresh terminal waits for the shell's prompt. */
+const FIRST_OUTPUT_WAIT_MS = 2000;
+
+export interface TerminalManagerOptions {
+  pty: PtyHost;
+  system: SystemInfo;
+  /** Read at each use, so limits changed in the config apply to new terminals. */
+  limits: () => Readonly<Limits>;
+  log: (line: string) => void;
+}
+
+interface Terminal {
+  info: TerminalInfo;
+  pty: PtyProcess;
+  scrollback: Scrollback;
+  chunker: Utf8Chunker;
+  exited: Promise<void>;
+  /** Receives decoded output while a run is in flight. */
+  runTap: ((text: string) => void) | undefined;
+  onExitForRun: (() => void) | undefined;
+}
+
+export class Terminals implements TerminalManager {
+  readonly #options: TerminalManagerOptions;
+  readonly #terminals = new Map<string, Terminal>();
+  readonly #listeners = new Set<(event: TerminalEvent) => void>();
+  /** Creations between the limit check and the spawn (create awaits validation). */
+  #pendingCreates = 0;
+  #counter = 0;
+  #shuttingDown = false;
+
+  constructor(options: TerminalManagerOptions) {
+    this.#options = options;
+  }
+
+  list(): TerminalInfo[] {
+    return [...this.#terminals.values()].map((terminal) => ({ ...terminal.info }));
+  }
+
+  get(id: string): TerminalInfo {
+    return { ...this.#find(id).info };
+  }
+
+  #find(id: string): Terminal {
+    const terminal = this.#terminals.get(id);
+    if (!terminal) throw new TermgateError('not_found', `terminal ${JSON.stringify(id)} not found`);
+    return terminal;
+  }
+
+  #live(id: string): Terminal {
+    const terminal = this.#find(id);
+    if (terminal.info.exited) {
+      throw new TermgateError('conflict', `terminal ${id} has exited (code ${terminal.info.exitCode}); delete it or create another`);
+    }
+    return terminal;
+  }
+
+  #checkCapacity(): void {
+    if (this.#shuttingDown) throw new TermgateError('conflict', 'the server is shutting down');
+    const max = this.#options.limits().maxTerminals;
+    if (this.#terminals.size + this.#pendingCreates >= max) {
+      throw new TermgateError('too_many_terminals', `at most ${max} terminals at once; delete some first (DELETE /api/terminals/:id)`);
+    }
+  }
+
+  async create(options: CreateTerminalOptions): Promise<TerminalInfo> {
+    this.#checkCapacity();
+    this.#pendingCreates++;
+    let terminal: Terminal;
+    try {
+      const { system } = this.#options;
+      const env = { ...system.baseEnv(), ...options.env };
+      const cwd = options.cwd ?? system.homeDir();
+      const command = options.command ?? system.defaultShell();
+      const [isDirectory, resolved] = await Promise.all([system.isDirectory(cwd), system.resolveCommand(command, env)]);
+      if (!isDirectory) throw new TermgateError('bad_request', `cwd: no such directory: ${cwd}`);
+      if (resolved === null) throw new TermgateError('bad_request', `command: not found (or not executable): ${command}`);
+      if (this.#shuttingDown) throw new TermgateError('conflict', 'the server is shutting down');
+
+      const cols = options.cols ?? DEFAULT_COLS;
+      const rows = options.rows ?? DEFAULT_ROWS;
+      const args = options.args ?? [];
+      let pty: PtyProcess;
+      try {
+        pty = this.#options.pty.spawn({ command: resolved, args, cwd, env, cols, rows });
+      } catch (error) {
+        throw new TermgateError('bad_request', `command: could not start ${command}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      const id = randomHex(8);
+      this.#counter++;
+      let markExited!: () => void;
+      terminal = {
+        info: {
+          id,
+          name: options.name ?? `terminal-${this.#counter}`,
+          command,
+          args,
+          cwd,
+          cols,
+          rows,
+          pid: pty.pid,
+          createdAt: new Date().toISOString(),
+          exited: false,
+          exitCode: null,
+        },
+        pty,
+        scrollback: new Scrollback(this.#options.limits().scrollbackBytes),
+        chunker: new Utf8Chunker(),
+        exited: new Promise((resolve) => (markExited = resolve)),
+        runTap: undefined,
+        onExitForRun: undefined,
+      };
+      this.#terminals.set(id, terminal);
+      pty.onData((chunk) => this.#output(terminal, terminal.chunker.push(chunk)));
+      pty.onExit((code, signal) => {
+        this.#output(terminal, terminal.chunker.flush());
+        terminal.info.exited = true;
+        // Killed by a signal: report it as a shell would ($? = 128 + signal number).
+        terminal.info.exitCode = signal ? 128 + signal : code;
+        terminal.onExitForRun?.();
+        this.#emit({ type: 'terminal.exit', terminalId: id, exitCode: terminal.info.exitCode, signal });
+        markExited();
+      });
+    } finally {
+      this.#pendingCreates--;
+    }
+    this.#emit({ type: 'terminal.created', terminalId: terminal.info.id, terminal: { ...terminal.info } });
+    return { ...terminal.info };
+  }
+
+  #output(terminal: Terminal, bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const offset = terminal.scrollback.end;
+    terminal.scrollback.write(bytes);
+    const content = decodeUtf8(bytes);
+    terminal.runTap?.(content);
+    this.#emit({ type: 'output.data', terminalId: terminal.info.id, content, offset, next: offset + bytes.length });
+  }
+
+  #emit(event: TerminalEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#options.log(`terminal event listener failed: ${String(error)}`);
+      }
+    }
+  }
+
+  input(id: string, data: string): void {
+    const terminal = this.#live(id);
+    const max = this.#options.limits().maxInputBytes;
+    // A UTF-8 byte is at least a third of a UTF-16 unit, so the cheap check rules out most cases.
+    if (data.length > max || (data.length * 3 > max && new TextEncoder().encode(data).length > max)) {
+      throw new TermgateError('payload_too_large', `data: larger than the input limit of ${max} bytes`);
+    }
+    terminal.pty.write(data);
+  }
+
+  resize(id: string, cols: number, rows: number): void {
+    const terminal = this.#live(id);
+    terminal.pty.resize(cols, rows);
+    terminal.info.cols = cols;
+    terminal.info.rows = rows;
+    this.#emit({ type: 'terminal.resized', terminalId: id, cols, rows });
+  }
+
+  async close(id: string): Promise<void> {
+    const terminal = this.#find(id);
+    this.#terminals.delete(id);
+    if (!terminal.info.exited) {
+      terminal.pty.kill();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([terminal.exited, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (!terminal.info.exited) this.#options.log(`terminal ${id} (pid ${terminal.info.pid}) did not report its exit after kill`);
+    }
+    this.#emit({ type: 'terminal.closed', terminalId: id });
+  }
+
+  read(id: string, since = 0, maxBytes = Infinity): OutputSlice {
+    const { scrollback } = this.#find(id);
+    if (!Number.isSafeInteger(since) || since < 0) throw new TermgateError('bad_request', 'since: must be a non-negative integer offset');
+    if (since > scrollback.end) {
+      throw new TermgateError('bad_request', `since: ${since} is past the end of this terminal's output (${scrollback.end})`);
+    }
+    const from = since < scrollback.start ? scrollback.start : scrollback.characterStart(since);
+    let to = scrollback.end;
+    if (maxBytes < to - from) {
+      // Stop at a character boundary; a limit smaller than the first character still returns it whole.
+      to = scrollback.characterStart(from + maxBytes);
+      if (to === from) to = scrollback.characterEnd(from);
+    }
+    return {
+      data: decodeUtf8(scrollback.slice(from, to)),
+      since: from,
+      next: to,
+      dropped: Math.max(0, scrollback.start - since),
+    };
+  }
+
+  async run(id: string, command: string, timeoutMs = DEFAULT_RUN_TIMEOUT_MS): Promise<RunResult> {
+    const terminal = this.#live(id);
+    if (terminal.runTap) throw new TermgateError('conflict', `terminal ${id} is already running a command; wait for it to finish`);
+    const flavor = shellFlavor(terminal.info.command);
+    if (flavor === null) {
+      throw new TermgateError('conflict', `run needs a shell terminal (sh, bash, zsh, dash, ksh or fish); this one runs ${terminal.info.command}`);
+    }
+    const script = runScript(command.replace(/\r\n?/g, '\n'), flavor);
+    const collector = new RunCollector(script, this.#options.limits().scrollbackBytes);
+    const started = Date.now();
+    // Claimed before the first await, so a second run in the meantime gets its 409.
+    terminal.runTap = () => {};
+    if (terminal.scrollback.end === 0) await this.#firstOutput(terminal, Math.min(timeoutMs, FIRST_OUTPUT_WAIT_MS));
+
+    return new Promise<RunResult>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (timedOut: boolean, exitCode: number | null) => {
+        clearTimeout(timer);
+        terminal.runTap = undefined;
+        terminal.onExitForRun = undefined;
+        resolve({
+          output: collector.output,
+          exitCode,
+          timedOut,
+          durationMs: Date.now() - started,
+          truncated: collector.truncated,
+        });
+      };
+      terminal.runTap = (text) => {
+        collector.push(text);
+        if (collector.done) finish(false, collector.exitCode);
+      };
+      // The command ended the shell (`exit 3`): its status is the terminal's.
+      terminal.onExitForRun = () => finish(false, terminal.info.exitCode);
+      if (terminal.info.exited) return finish(false, terminal.info.exitCode);
+      timer = setTimeout(() => {
+        // Interrupt as Ctrl-C would; the shell drops the rest of the line, so no end marker follows.
+        if (!terminal.info.exited) terminal.pty.write('\x03');
+        finish(true, null);
+      }, Math.max(0, timeoutMs - (Date.now() - started)));
+      terminal.pty.write(script.input);
+    });
+  }
+
+  /**
+   * A fresh shell has not printed its prompt yet: what is typed before that is
+   * echoed twice (by the PTY, then again by the line editor). Wait for the
+   * first output, briefly, so a person watching sees the line once.
+   */
+  #firstOutput(terminal: Terminal, waitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, waitMs);
+      const unsubscribe = this.subscribe((event) => {
+        if (event.terminalId === terminal.info.id && event.type !== 'terminal.resized') done();
+      });
+      function done() {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  }
+
+  subscribe(listener: (event: TerminalEvent) => void): () => void {
+    // Wrapped so one function can subscribe twice and unsubscribe each separately.
+    const entry = (event: TerminalEvent) => listener(event);
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  async closeAll(): Promise<void> {
+    this.#shuttingDown = true;
+    await Promise.all([...this.#terminals.keys()].map((id) => this.close(id).catch(() => undefined)));
+  }
+}
