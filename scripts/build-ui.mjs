@@ -100,4 +100,4 @@ try {
 } catch {}
 // Unchanged output keeps its mtime, so watchers and incremental builds stay quiet.
 if (previous !== text) writeFileSync(OUT, text);
-console.log(`build-ui: ${basename(OUT)} with ${assets.size + 1} assets (${Math.round(text.length / 1024)} KiB)`);
+console.error(`build-ui: ${basename(OUT)} with ${assets.size + 1} assets (${Math.round(text.length / 1024)} KiB)`);

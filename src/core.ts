@@ -7,11 +7,17 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ConfigStore } from './config.ts';
 import { Credentials } from './credentials.ts';
 import { TermgateError, errorResponse } from './errors.ts';
-import { Gate, type GatePolicy, type Mode, modeForBindHost, pathOf } from './gate.ts';
-import type { FetchHandler, Listening, Platform } from './platform.ts';
+import { Gate, type GatePolicy, interfaceHostsCache, pathOf } from './gate.ts';
+import { Listener, type ListenState } from './listener.ts';
+import type { FetchHandler, Platform } from './platform.ts';
 import { authRoutes } from './routes/auth.ts';
 import { settingsRoutes } from './routes/settings.ts';
+import { terminalRoutes } from './routes/terminals.ts';
+import { uiRoutes } from './routes/ui.ts';
+import { Terminals } from './terminals/manager.ts';
+import type { TerminalManager } from './terminals/types.ts';
 import { VERSION } from './version.ts';
+import { WsHub } from './ws/hub.ts';
 
 /** How long the interface-address list is trusted before it is read again. */
 const INTERFACE_CACHE_MS = 5000;
@@ -21,11 +27,7 @@ export interface CoreOptions {
   config: ConfigStore;
 }
 
-export interface ListenState {
-  host: string;
-  port: number;
-  mode: Mode;
-}
+export type { ListenState } from './listener.ts';
 
 export class Core {
   readonly platform: Platform;
@@ -33,17 +35,31 @@ export class Core {
   readonly credentials: Credentials;
   readonly gate: Gate;
   readonly app: Hono;
-  /** Where the server listens now (updated by start/rebind). */
-  listening: ListenState = { host: '127.0.0.1', port: 0, mode: 'local' };
-  #listener: Listening | undefined;
-  #interfaceHosts: { at: number; hosts: ReadonlySet<string> } = { at: -Infinity, hosts: new Set() };
+  /** The API listener: start, rebind (PUT /api/settings/connections), close. */
+  readonly listener: Listener;
+  /** The /ws stream (SPEC §7). */
+  readonly ws: WsHub;
+  /** Every terminal (SPEC §6): REST, /ws and, through REST, MCP use this one manager. */
+  readonly terminals: TerminalManager;
+  readonly #interfaceHosts: () => ReadonlySet<string>;
   readonly #shutdownHooks: (() => void | Promise<void>)[] = [];
 
   constructor({ platform, config }: CoreOptions) {
     this.platform = platform;
     this.config = config;
     this.credentials = new Credentials(config, platform.envToken);
+    this.#interfaceHosts = interfaceHostsCache(() => platform.system.interfaceAddresses(), INTERFACE_CACHE_MS);
     this.gate = new Gate(this.credentials, () => this.#policy());
+    this.listener = new Listener(platform.listen, this.fetch, (line) => platform.log(line));
+    this.terminals = new Terminals({
+      pty: platform.pty,
+      system: platform.system,
+      limits: () => this.config.current.limits,
+      log: (line) => platform.log(line),
+    });
+    this.ws = new WsHub(this);
+    // After the hub's hook: WebSockets get their close frame, then every terminal's session is killed.
+    this.onShutdown(() => this.terminals.closeAll());
     this.app = this.#buildApp();
   }
 
@@ -65,19 +81,8 @@ export class Core {
       mode: this.listening.mode,
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
-      interfaceHosts: () => this.#cachedInterfaceHosts(),
+      interfaceHosts: this.#interfaceHosts,
     };
-  }
-
-  #cachedInterfaceHosts(): ReadonlySet<string> {
-    const now = Date.now();
-    if (now - this.#interfaceHosts.at > INTERFACE_CACHE_MS) {
-      const hosts = this.platform.system
-        .interfaceAddresses()
-        .map((address) => (address.includes(':') ? `[${address.toLowerCase()}]` : address));
-      this.#interfaceHosts = { at: now, hosts: new Set(hosts) };
-    }
-    return this.#interfaceHosts.hosts;
   }
 
   health() {
@@ -107,8 +112,12 @@ export class Core {
         },
       }),
     );
+    app.get('/ws', (c) => this.ws.upgrade(c));
+    app.get('/api/ws', (c) => this.ws.upgrade(c));
     app.route('/api', authRoutes(this));
     app.route('/api/settings', settingsRoutes(this));
+    app.route('/api/terminals', terminalRoutes(this));
+    app.route('/', uiRoutes());
 
     app.notFound(() => new TermgateError('not_found', 'no such route').toResponse());
     app.onError((error) => {
@@ -123,20 +132,22 @@ export class Core {
     this.#shutdownHooks.push(hook);
   }
 
-  async start(host: string, port: number): Promise<ListenState> {
-    this.#listener = await this.platform.listen(host, port, this.fetch);
-    this.listening = { host, port: this.#listener.port, mode: modeForBindHost(host) };
-    return this.listening;
+  /** Where the server listens now; its mode drives the gate. */
+  get listening(): ListenState {
+    return this.listener.state;
+  }
+
+  start(host: string, port: number): Promise<ListenState> {
+    return this.listener.start(host, port);
   }
 
   get url(): string {
-    const { host, port } = this.listening;
-    const shown = host.includes(':') ? `[${host}]` : host;
-    return `http://${shown}:${port}`;
+    return this.listener.url;
   }
 
   /** Stop accepting, close WebSockets and terminals, write pending state. */
   async shutdown(): Promise<void> {
+    await this.listener.close().catch((error) => this.platform.log(`shutdown: ${String(error)}`));
     for (const hook of this.#shutdownHooks.splice(0)) {
       try {
         await hook();
@@ -145,7 +156,6 @@ export class Core {
       }
     }
     await this.credentials.flush().catch((error) => this.platform.log(`shutdown: ${String(error)}`));
-    await this.#listener?.close();
-    this.#listener = undefined;
+    await this.config.settled();
   }
 }

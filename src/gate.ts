@@ -62,6 +62,23 @@ export function hostnameOf(hostHeader: string): string | null {
   return hostname;
 }
 
+/**
+ * This machine's interface addresses as Host values (IPv6 in brackets), read
+ * again at most every `ttlMs`: a NIC may change while the server runs, but
+ * listing interfaces on every request would cost more than the whole gate.
+ */
+export function interfaceHostsCache(read: () => string[], ttlMs = 5000): () => ReadonlySet<string> {
+  let cached: { at: number; hosts: ReadonlySet<string> } = { at: -Infinity, hosts: new Set() };
+  return () => {
+    const now = Date.now();
+    if (now - cached.at > ttlMs) {
+      const hosts = read().map((address) => (address.includes(':') ? `[${address.toLowerCase()}]` : address));
+      cached = { at: now, hosts: new Set(hosts) };
+    }
+    return cached.hosts;
+  };
+}
+
 function hostAllowed(hostname: string, policy: GatePolicy): boolean {
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
   if (hostname === '[::1]' || isLoopbackIPv4(hostname)) return true;

@@ -52,6 +52,8 @@ export interface WsConnection {
   close(code?: number, reason?: string): void;
   /** Bytes queued but not yet written to the socket. */
   bufferedAmount(): number;
+  /** Drops the TCP connection without a closing handshake (for peers that stopped reading). */
+  terminate?(): void;
   /** The subprotocol the server selected ('' when none). */
   readonly protocol: string;
 }
@@ -97,11 +99,21 @@ export type FetchHandler = (request: Request, env?: unknown) => Response | Promi
 export interface Listening {
   /** The port actually bound (resolves --port 0). */
   readonly port: number;
-  /** Stop accepting; resolves when the socket is closed. Open WebSockets are the core's to close. */
+  /**
+   * Stop accepting and release the port; resolves without waiting for open
+   * connections. Requests in flight still get their answers (a rebind answers
+   * its own PUT on the old connection), idle keep-alive connections are closed,
+   * and open WebSockets are the core's to close (Node and Bun keep them open;
+   * Deno's server shutdown closes them with 1001).
+   */
   close(): Promise<void>;
 }
 
-/** Binds `fetch` (REST and WebSocket upgrades) to host:port. Rejects with code EADDRINUSE when taken. */
+/**
+ * Binds `fetch` (REST and WebSocket upgrades) to host:port. Rejects with
+ * `code: 'EADDRINUSE'` when the port is taken (every runtime's own error is
+ * mapped to that code), so the core and the CLI can tell "taken" from the rest.
+ */
 export type Listen = (host: string, port: number, fetch: FetchHandler) => Promise<Listening>;
 
 export interface Platform {

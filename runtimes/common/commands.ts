@@ -9,7 +9,7 @@ import { Credentials, type NamedTokenInfo } from '../../src/credentials.ts';
 import { maskToken } from '../../src/routes/settings.ts';
 import { CliError, EXIT_NOT_RUNNING } from './cli-error.ts';
 import type { FileConfigStorage } from './config-file.ts';
-import { configStorage } from './home.ts';
+import { configStorage, openConfig } from './home.ts';
 import { callServer, findServer, type RemoteServer } from './remote.ts';
 
 export interface CommandContext {
@@ -64,13 +64,8 @@ function tokenFor(ctx: CommandContext): () => Promise<string | undefined> {
   return async () => ctx.envToken ?? (await readSavedConfig(ctx.storage))?.authToken;
 }
 
-async function openStore(ctx: CommandContext): Promise<ConfigStore> {
-  try {
-    return await ConfigStore.open(ctx.storage, ctx.dev);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
+function openStore(ctx: CommandContext): Promise<ConfigStore> {
+  return openConfig(ctx.storage, ctx.dev);
 }
 
 /** Runs `remote` against the server when one answers, else `local` on the config file. */

@@ -3,11 +3,10 @@
  * three runtimes. It binds through the runtime's `listen` (the same one the
  * API uses), so no runtime needs code of its own for it.
  */
-import { ConfigError, ConfigStore } from '../../src/config.ts';
 import { isAddressInUse, urlFor } from '../../src/listener.ts';
 import { MCP_PATH, McpSidecar } from '../../src/mcp/sidecar.ts';
 import { CliError } from './cli-error.ts';
-import { configStorage } from './home.ts';
+import { configStorage, openConfig } from './home.ts';
 import { nodeSystem } from './system.ts';
 import type { RuntimeWiring } from './wiring.ts';
 
@@ -34,13 +33,7 @@ export interface McpOptions {
 
 export async function mcp(wiring: RuntimeWiring, options: McpOptions): Promise<void> {
   const storage = configStorage(options.dev);
-  let config: ConfigStore;
-  try {
-    config = await ConfigStore.open(storage, options.dev);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
+  const config = await openConfig(storage, options.dev);
 
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? envPort('TERMGATE_MCP_PORT') ?? config.current.mcpPort;

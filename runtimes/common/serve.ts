@@ -3,11 +3,10 @@
  * cleanly on a signal. A port already held by a termgate is not an error (it
  * says where that one runs and exits 0); held by anything else, it is one.
  */
-import { ConfigError, ConfigStore } from '../../src/config.ts';
 import { Core } from '../../src/core.ts';
 import { isAddressInUse, urlFor } from '../../src/listener.ts';
 import { CliError } from './cli-error.ts';
-import { configStorage } from './home.ts';
+import { configStorage, openConfig } from './home.ts';
 import { nodeSystem } from './system.ts';
 import type { RuntimeWiring } from './wiring.ts';
 
@@ -22,13 +21,7 @@ export interface ServeOptions {
 
 export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promise<void> {
   const storage = configStorage(options.dev);
-  let config: ConfigStore;
-  try {
-    config = await ConfigStore.open(storage, options.dev);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
+  const config = await openConfig(storage, options.dev);
 
   // --host/--port win for this run only; the saved settings stay as they are
   // until PUT /api/settings/connections (or `termgate expose`) changes them.

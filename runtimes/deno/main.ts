@@ -18,7 +18,13 @@ const listen: Listen = (host, port, fetch) =>
           onListen: (address) =>
             resolve({
               port: address.port,
-              close: () => server.shutdown(),
+              // shutdown() stops accepting at once, finishes requests in flight and
+              // closes WebSockets with 1001; its promise waits for those requests
+              // (a rebind's own PUT among them), so it is not awaited. The port is
+              // released a few ms later; the core retries a same-port bind.
+              close: async () => {
+                server.shutdown().catch(() => undefined);
+              },
             }),
         },
         (request, info) => fetch(request, info),

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * termgate on Node.js: @hono/node-server (https://github.com/honojs/node-server)
  * with `ws` for upgrades, node-pty for terminals. Wiring only.
@@ -5,26 +6,30 @@
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
 import type { Listen } from '../../src/platform.ts';
 import { main } from '../common/cli.ts';
 import { nodePtyHost } from '../common/node-pty-host.ts';
-import { nodeUpgradeWebSocket, protocolChooser } from './websocket.ts';
+import { createWebSocketServer, nodeUpgradeWebSocket } from './websocket.ts';
 
 const listen: Listen = (host, port, fetch) =>
   new Promise((resolve, reject) => {
-    const wss = new WebSocketServer({ noServer: true, handleProtocols: protocolChooser });
+    const wss = createWebSocketServer();
     const server = createAdaptorServer({ fetch, websocket: { server: wss } }) as Server;
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve({
         port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
+        close: () => {
+          // Stop accepting but do not cut requests in flight (closeAllConnections
+          // would cut the answer to the PUT that asked for a rebind). Connections
+          // that fall idle afterwards are swept, so no client lingers on a
+          // listener that is gone; upgraded WebSockets are not touched.
+          server.close();
+          const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
+          server.once('close', () => clearInterval(sweep));
+          return new Promise<void>((done) => setImmediate(done));
+        },
       });
     });
   });

@@ -6,8 +6,16 @@
 import { describe } from 'vitest';
 import type { Runtime } from '../harness.ts';
 import { gateChecks } from './gate.ts';
+import { mcpChecks } from './mcp.ts';
+import { settingsChecks } from './settings.ts';
+import { terminalChecks } from './terminals.ts';
+import { uiChecks } from './ui.ts';
+import { websocketChecks } from './websocket.ts';
 
-export interface Capabilities {}
+export interface Capabilities {
+  /** An open WebSocket survives a listener rebind (Deno's server shutdown closes it with 1001). */
+  wsSurvivesRebind: boolean;
+}
 
 export interface Target {
   runtime: Runtime;
@@ -15,14 +23,19 @@ export interface Target {
 }
 
 export const CAPABILITIES: Record<Runtime, Capabilities> = {
-  node: {},
-  bun: {},
-  deno: {},
+  node: { wsSurvivesRebind: true },
+  bun: { wsSurvivesRebind: true },
+  deno: { wsSurvivesRebind: false },
 };
 
 export function conformance(runtime: Runtime): void {
   const target: Target = { runtime, caps: CAPABILITIES[runtime] };
   describe(`conformance [${runtime}]`, () => {
     gateChecks(target);
+    mcpChecks(target);
+    settingsChecks(target);
+    terminalChecks(target);
+    websocketChecks(target);
+    uiChecks(target);
   });
 }
