@@ -11,12 +11,14 @@ import { join, resolve } from 'node:path';
 export type Runtime = 'node' | 'bun' | 'deno';
 export const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
+/** Node itself, also when Bun runs this file (the benchmarks): there process.execPath is Bun. */
+const NODE = 'Bun' in globalThis ? (process.env.NODE ?? 'node') : process.execPath;
 
 /** The command line that runs the termgate CLI under `runtime`. */
 export function cliCommand(runtime: Runtime, args: string[]): [string, string[]] {
   switch (runtime) {
     case 'node':
-      return [process.execPath, [join(ROOT, 'dist/runtimes/node/main.js'), ...args]];
+      return [NODE, [join(ROOT, 'dist/runtimes/node/main.js'), ...args]];
     case 'bun':
       return [join(BIN, 'bun'), ['run', join(ROOT, 'runtimes/bun/main.ts'), ...args]];
     case 'deno':
