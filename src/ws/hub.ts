@@ -47,8 +47,12 @@ export const CLOSE_SLOW_CONSUMER = 4008;
  * serialised once and shared, as live frames are.
  */
 const REPLAY_CHUNK_BYTES = 64 * 1024;
-/** Shared catch-up frames kept (about 64 KiB each). */
-const REPLAY_CACHE_ENTRIES = 32;
+/**
+ * Shared catch-up frames kept (about 64 KiB each), and only for terminals with
+ * several subscribers: the churn of cached frames costs the garbage collector
+ * (Deno's heap grew by 60 MB more over a 200 MB stream with one reader).
+ */
+const REPLAY_CACHE_ENTRIES = 16;
 /**
  * Live output is coalesced per terminal until the next timer tick (or this
  * many bytes): a PTY hands out ~4 KB reads, and one socket write per read is
@@ -422,7 +426,12 @@ export class WsHub {
     for (const sub of subs) {
       const session = sub.session;
       if (sub.lagging) {
+        const g = globalThis as any; g.__t0 ??= Date.now();
+        if (next - sub.next > (g.__lastBehind ?? 0) + 1e6) { g.__lastBehind = next - sub.next; console.error(`${Date.now() - g.__t0}ms behind=${next - sub.next} buffered=${session.connection.bufferedAmount()} delay=${session.pumpDelay} timer=${session.pumpTimer !== undefined}`); }
         if (next - sub.next > scrollbackBytes) this.#tooFarBehind(sub);
+        // Catch up from here too when the queue has room: on a busy event loop
+        // (Deno's, under a PTY at full speed) the pump's timer can fire 100 ms late.
+        else if (session.connection.bufferedAmount() < wsHighWaterBytes) this.#pump(session);
         continue;
       }
       if (offset === sub.next && session.connection.bufferedAmount() < wsHighWaterBytes) {
@@ -473,6 +482,7 @@ export class WsHub {
       if (sub.lagging) stillLagging = true;
     }
     if (stillLagging) this.#schedulePump(session);
+    else (globalThis as any).__lastBehind = 0;
   }
 
   /** Before a terminal's scrollback disappears: send everything still owed, whatever the queue. */
@@ -502,7 +512,7 @@ export class WsHub {
       chunk = { frame: outputFrame(sub.terminalId, slice.data, sub.next, slice.next), next: slice.next };
       // Only whole chunks are shared: a partial one (up to the current end) grows later.
       // (The end may sit up to 3 bytes before the boundary, at the start of a character.)
-      if (slice.next > boundary - 4) {
+      if (slice.next > boundary - 4 && (this.#subscribers.get(sub.terminalId)?.size ?? 0) > 1) {
         if (this.#replayCache.size >= REPLAY_CACHE_ENTRIES) this.#replayCache.delete(this.#replayCache.keys().next().value!);
         this.#replayCache.set(key, chunk);
       }

@@ -324,10 +324,10 @@ export function websocketChecks({ runtime }: Target): void {
         // No echo, and two waits: a warm-up stream first, then the measured one.
         const terminal = await control.command('terminal.create', {
           command: 'sh',
-          args: ['-c', 'stty -echo; printf R; read a; head -c 30000000 /dev/zero | base64; read b; head -c 150000000 /dev/zero | base64'],
+          args: ['-c', 'stty -echo; printf R; read a; head -c 50000000 /dev/zero | base64; read b; head -c 150000000 /dev/zero | base64'],
         });
         // "R" (1 byte) says echo is off, so the lines we send are not echoed into the count.
-        const warmBytes = 1 + base64PtyBytes(30_000_000);
+        const warmBytes = 1 + base64PtyBytes(50_000_000);
         const expectedBytes = warmBytes + base64PtyBytes(150_000_000);
 
         let next = 0;
