@@ -193,6 +193,11 @@ export class Gate {
 
     if (policy.mode === 'local') return null;
 
+    // Fast path: a valid main token in Authorization needs no further header reads.
+    const authorization = request.headers.get('authorization');
+    if (authorization !== null && authorization.startsWith('Bearer ')) {
+      if (this.#credentials.verify(authorization.slice(7).trim()) === true) return null;
+    }
     const presented = presentedCredentials(request, isWebSocketUpgrade(request));
     if (presented.length === 0) return UNAUTHORIZED();
     return this.#anyValid(presented);
