@@ -35,7 +35,7 @@ import { registerTerminalTools } from './tools.ts';
 export const MCP_PATH = '/mcp';
 
 /**
- * SSE keep-alive comments on a long tool call: below Bun.serve's default
+ * SSE keep-alive comments on a long tool call: below Bun's serve() default
  * 10 s idle timeout, which would otherwise cut a run_command that takes longer.
  */
 const KEEP_ALIVE_MS = 5000;

@@ -426,8 +426,6 @@ export class WsHub {
     for (const sub of subs) {
       const session = sub.session;
       if (sub.lagging) {
-        const g = globalThis as any; g.__t0 ??= Date.now();
-        if (next - sub.next > (g.__lastBehind ?? 0) + 1e6) { g.__lastBehind = next - sub.next; console.error(`${Date.now() - g.__t0}ms behind=${next - sub.next} buffered=${session.connection.bufferedAmount()} delay=${session.pumpDelay} timer=${session.pumpTimer !== undefined}`); }
         if (next - sub.next > scrollbackBytes) this.#tooFarBehind(sub);
         // Catch up from here too when the queue has room: on a busy event loop
         // (Deno's, under a PTY at full speed) the pump's timer can fire 100 ms late.
@@ -482,7 +480,6 @@ export class WsHub {
       if (sub.lagging) stillLagging = true;
     }
     if (stillLagging) this.#schedulePump(session);
-    else (globalThis as any).__lastBehind = 0;
   }
 
   /** Before a terminal's scrollback disappears: send everything still owed, whatever the queue. */
