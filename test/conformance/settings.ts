@@ -190,9 +190,8 @@ function rebindChecks({ runtime, caps }: Target): void {
       expect(back.json()).toMatchObject({ url: base, mode: 'local', rebound: true });
     });
 
-    it('a terminal created before a rebind still answers after it', async (ctx) => {
+    it('a terminal created before a rebind still answers after it', async () => {
       const created = await raw(`${base}/api/terminals`, { method: 'POST', body: { command: 'cat' } });
-      if (created.status === 404) ctx.skip(); // terminals REST not in this build yet
       expect(created.status).toBe(201);
       const { id, pid } = created.json();
       try {
@@ -207,14 +206,14 @@ function rebindChecks({ runtime, caps }: Target): void {
       }
     });
 
-    it(`an open WebSocket ${caps.wsSurvivesRebind ? 'stays open' : 'gets a close frame (1001)'} across a rebind`, async (ctx) => {
+    it(`an open WebSocket ${caps.wsSurvivesRebind ? 'stays open' : 'gets a close frame (1001)'} across a rebind`, async () => {
       const socket = new WebSocket(`${base.replace('http', 'ws')}/ws`);
       const first = await new Promise<string | null>((resolve) => {
         socket.once('message', (data) => resolve(String(data)));
         socket.once('error', () => resolve(null));
         socket.once('unexpected-response', () => resolve(null));
       });
-      if (first === null) ctx.skip(); // the /ws stream is not in this build yet
+      expect(first).toContain('welcome');
       const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
       try {
         expect((await put({ expose: true })).status).toBe(200);
