@@ -34,7 +34,8 @@ export interface StartOptions {
   /** --host (default 127.0.0.1); null: no --host, so the config's `expose` decides. */
   host?: string | null;
   args?: string[];
-  env?: Record<string, string>;
+  /** Added to this process's environment; an `undefined` value removes the variable. */
+  env?: Record<string, string | undefined>;
   /** Reuse a TERMGATE_HOME (default: a fresh temp dir, removed on stop). */
   home?: string;
   /** What to start: the API server (default) or the MCP sidecar (`termgate mcp`). */

@@ -1,4 +1,5 @@
 /** SystemInfo from node:os / node:fs, which Node, Bun and Deno all provide. */
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { homedir, networkInterfaces, userInfo } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
@@ -17,12 +18,16 @@ export const nodeSystem: SystemInfo = {
   },
 
   defaultShell() {
-    if (process.env.SHELL) return process.env.SHELL;
+    // $SHELL may be unset (CI, services), and Bun's userInfo() reports the shell
+    // as "unknown", so every candidate must be an executable absolute path.
+    let accountShell: string | undefined;
     try {
-      return userInfo().shell || '/bin/sh';
+      accountShell = userInfo().shell ?? undefined;
     } catch {
-      return '/bin/sh';
+      // No passwd entry for this uid (containers): fall through to the fixed paths.
     }
+    const candidates = [process.env.SHELL, accountShell, '/bin/bash', '/bin/sh'];
+    return candidates.find((path) => path !== undefined && isAbsolute(path) && isExecutableFile(path)) ?? '/bin/sh';
   },
 
   homeDir() {
@@ -61,3 +66,12 @@ export const nodeSystem: SystemInfo = {
     return null;
   },
 };
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -293,10 +293,18 @@ export function terminalChecks({ runtime }: Target): void {
     const api = client(() => server);
 
     beforeAll(async () => {
-      server = await startServer(runtime, { home: limitedHome() });
+      // Started without $SHELL, as CI and services run it (Bun's userInfo() then says "unknown").
+      server = await startServer(runtime, { home: limitedHome(), env: { SHELL: undefined } });
     });
     afterAll(async () => {
       await server?.stop();
+    });
+
+    it('starts a working default shell when $SHELL is unset', async () => {
+      const { id, command } = await api.create();
+      expect(command).toMatch(/^\/.+sh$/);
+      expect(await api.run(id, 'echo "shell-$((2 + 3))"')).toMatchObject({ output: 'shell-5', exitCode: 0 });
+      await api.remove(id);
     });
 
     it('tells a reader what left the scrollback', async () => {
