@@ -66,9 +66,7 @@ export async function streamBenchmark(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const runtime of RUNTIMES) {
     const home = tempHome();
-    const [cliRunner, args] = cliCommand(runtime, ['serve', '--port', '0']);
-    // cliCommand names process.execPath for node, which is Bun when Bun runs the benchmarks.
-    const command = runtime === 'node' ? (process.env.NODE ?? 'node') : cliRunner;
+    const [command, args] = cliCommand(runtime, ['serve', '--port', '0']);
     let server: Started | undefined;
     try {
       server = await startPrinting(command, args, { TERMGATE_HOME: home, TERMGATE_TOKEN: '' });

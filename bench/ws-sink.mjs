@@ -65,6 +65,10 @@ function request(client, frame) {
 }
 
 const clients = await Promise.all(Array.from({ length: count }, connect));
+// A well-behaved client: the server closes connections that send nothing for a minute.
+const heartbeat = setInterval(() => {
+  for (const client of clients) if (client.ws.readyState === WebSocket.OPEN) client.ws.send('{"type":"heartbeat"}');
+}, 20_000);
 const first = clients[0];
 const terminal = await request(first, {
   type: 'command',
@@ -110,6 +114,7 @@ console.log(
     })),
   ),
 );
+clearInterval(heartbeat);
 for (const client of clients) {
   client.done = true;
   client.ws.close();

@@ -5,9 +5,9 @@
  *
  * Flow control. Every subscription tracks `next`, the first byte offset its
  * client has not been sent. While the connection's send queue is below the
- * high-water mark, live output goes out as it arrives (one JSON string per
- * event, shared by all subscribers). When the queue is above it, or a live
- * event does not start exactly at `next`, the subscription "lags": live events
+ * high-water mark, live output goes out as it arrives (coalesced per timer
+ * tick, one JSON string shared by all subscribers). When the queue is above
+ * it, or live output does not start exactly at `next`, the subscription "lags": live events
  * are skipped for it, and once the queue drains it catches up by reading the
  * terminal's scrollback from `next` — so the scrollback, held once per terminal,
  * is the only buffer, and a slow client costs the server at most one
@@ -44,11 +44,14 @@ export const CLOSE_SLOW_CONSUMER = 4008;
  * Catch-up reads (and so replay frames) end at multiples of this many bytes:
  * no frame is huge, and subscribers that lag together (ten readers in one slow
  * client) converge on the same chunks, which are then read, decoded and
- * serialised once and shared, as live frames are.
+ * serialised once and shared, as live frames are. Shared chunks are larger:
+ * fewer, bigger frames are what lets Deno push ten copies of a fast stream;
+ * a lone reader gets smaller ones, which the garbage collector frees sooner.
  */
 const REPLAY_CHUNK_BYTES = 64 * 1024;
+const SHARED_REPLAY_CHUNK_BYTES = 256 * 1024;
 /**
- * Shared catch-up frames kept (about 64 KiB each), and only for terminals with
+ * Shared catch-up frames kept (about 256 KiB each), and only for terminals with
  * several subscribers: the churn of cached frames costs the garbage collector
  * (Deno's heap grew by 60 MB more over a 200 MB stream with one reader).
  */
@@ -494,7 +497,9 @@ export class WsHub {
     const key = `${sub.terminalId} ${sub.next}`;
     let chunk = this.#replayCache.get(key);
     if (chunk === undefined) {
-      const boundary = (Math.floor(sub.next / REPLAY_CHUNK_BYTES) + 1) * REPLAY_CHUNK_BYTES;
+      const shared = (this.#subscribers.get(sub.terminalId)?.size ?? 0) > 1;
+      const size = shared ? SHARED_REPLAY_CHUNK_BYTES : REPLAY_CHUNK_BYTES;
+      const boundary = (Math.floor(sub.next / size) + 1) * size;
       let slice;
       try {
         slice = this.#core.terminals.read(sub.terminalId, sub.next, boundary - sub.next);
@@ -509,7 +514,7 @@ export class WsHub {
       chunk = { frame: outputFrame(sub.terminalId, slice.data, sub.next, slice.next), next: slice.next };
       // Only whole chunks are shared: a partial one (up to the current end) grows later.
       // (The end may sit up to 3 bytes before the boundary, at the start of a character.)
-      if (slice.next > boundary - 4 && (this.#subscribers.get(sub.terminalId)?.size ?? 0) > 1) {
+      if (shared && slice.next > boundary - 4) {
         if (this.#replayCache.size >= REPLAY_CACHE_ENTRIES) this.#replayCache.delete(this.#replayCache.keys().next().value!);
         this.#replayCache.set(key, chunk);
       }
