@@ -11,6 +11,7 @@ import { RunCollector, runScript, shellFlavor } from './run.ts';
 import { Scrollback } from './scrollback.ts';
 import type {
   CreateTerminalOptions,
+  OutputReader,
   OutputSlice,
   RunResult,
   TerminalEvent,
@@ -44,6 +45,8 @@ interface Terminal {
   /** Receives decoded output while a run is in flight. */
   runTap: ((text: string) => void) | undefined;
   onExitForRun: (() => void) | undefined;
+  /** Set by the first close(): later calls wait for the same one. */
+  closing: Promise<void> | undefined;
 }
 
 export class Terminals implements TerminalManager {
@@ -75,6 +78,7 @@ export class Terminals implements TerminalManager {
 
   #live(id: string): Terminal {
     const terminal = this.#find(id);
+    if (terminal.closing) throw new TermgateError('conflict', `terminal ${id} is being closed`);
     if (terminal.info.exited) {
       throw new TermgateError('conflict', `terminal ${id} has exited (code ${terminal.info.exitCode}); delete it or create another`);
     }
@@ -135,6 +139,7 @@ export class Terminals implements TerminalManager {
         exited: new Promise((resolve) => (markExited = resolve)),
         runTap: undefined,
         onExitForRun: undefined,
+        closing: undefined,
       };
       this.#terminals.set(id, terminal);
       pty.onData((chunk) => this.#output(terminal, terminal.chunker.push(chunk)));
@@ -191,9 +196,18 @@ export class Terminals implements TerminalManager {
     this.#emit({ type: 'terminal.resized', terminalId: id, cols, rows });
   }
 
-  async close(id: string): Promise<void> {
+  close(id: string): Promise<void> {
     const terminal = this.#find(id);
-    this.#terminals.delete(id);
+    terminal.closing ??= this.#close(id, terminal);
+    return terminal.closing;
+  }
+
+  /**
+   * Kills the terminal, then announces and forgets it. It stays readable until
+   * its closed event has gone out, so a subscriber that is behind can still be
+   * sent the last of its output from the scrollback.
+   */
+  async #close(id: string, terminal: Terminal): Promise<void> {
     if (!terminal.info.exited) {
       terminal.pty.kill();
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -202,27 +216,16 @@ export class Terminals implements TerminalManager {
       if (!terminal.info.exited) this.#options.log(`terminal ${id} (pid ${terminal.info.pid}) did not report its exit after kill`);
     }
     this.#emit({ type: 'terminal.closed', terminalId: id });
+    this.#terminals.delete(id);
   }
 
   read(id: string, since = 0, maxBytes = Infinity): OutputSlice {
+    return readScrollback(this.#find(id).scrollback, since, maxBytes);
+  }
+
+  reader(id: string): OutputReader {
     const { scrollback } = this.#find(id);
-    if (!Number.isSafeInteger(since) || since < 0) throw new TermgateError('bad_request', 'since: must be a non-negative integer offset');
-    if (since > scrollback.end) {
-      throw new TermgateError('bad_request', `since: ${since} is past the end of this terminal's output (${scrollback.end})`);
-    }
-    const from = since < scrollback.start ? scrollback.start : scrollback.characterStart(since);
-    let to = scrollback.end;
-    if (maxBytes < to - from) {
-      // Stop at a character boundary; a limit smaller than the first character still returns it whole.
-      to = scrollback.characterStart(from + maxBytes);
-      if (to === from) to = scrollback.characterEnd(from);
-    }
-    return {
-      data: decodeUtf8(scrollback.slice(from, to)),
-      since: from,
-      next: to,
-      dropped: Math.max(0, scrollback.start - since),
-    };
+    return (since = 0, maxBytes = Infinity) => readScrollback(scrollback, since, maxBytes);
   }
 
   async run(id: string, command: string, timeoutMs = DEFAULT_RUN_TIMEOUT_MS): Promise<RunResult> {
@@ -299,4 +302,24 @@ export class Terminals implements TerminalManager {
     this.#shuttingDown = true;
     await Promise.all([...this.#terminals.keys()].map((id) => this.close(id).catch(() => undefined)));
   }
+}
+
+function readScrollback(scrollback: Scrollback, since: number, maxBytes: number): OutputSlice {
+  if (!Number.isSafeInteger(since) || since < 0) throw new TermgateError('bad_request', 'since: must be a non-negative integer offset');
+  if (since > scrollback.end) {
+    throw new TermgateError('bad_request', `since: ${since} is past the end of this terminal's output (${scrollback.end})`);
+  }
+  const from = since < scrollback.start ? scrollback.start : scrollback.characterStart(since);
+  let to = scrollback.end;
+  if (maxBytes < to - from) {
+    // Stop at a character boundary; a limit smaller than the first character still returns it whole.
+    to = scrollback.characterStart(from + maxBytes);
+    if (to === from) to = scrollback.characterEnd(from);
+  }
+  return {
+    data: decodeUtf8(scrollback.slice(from, to)),
+    since: from,
+    next: to,
+    dropped: Math.max(0, scrollback.start - since),
+  };
 }

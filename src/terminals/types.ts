@@ -58,6 +58,8 @@ export type TerminalEvent =
   | { type: 'terminal.exit'; terminalId: string; exitCode: number | null; signal: number | null }
   | { type: 'terminal.closed'; terminalId: string };
 
+export type OutputReader = (since?: number, maxBytes?: number) => OutputSlice;
+
 export interface TerminalManager {
   list(): TerminalInfo[];
   /** Throws TermgateError not_found for an unknown id (likewise below). */
@@ -66,7 +68,7 @@ export interface TerminalManager {
   create(options: CreateTerminalOptions): Promise<TerminalInfo>;
   input(id: string, data: string): void;
   resize(id: string, cols: number, rows: number): void;
-  /** Kills the terminal's whole session and forgets it. */
+  /** Kills the terminal's whole session, emits terminal.closed (while it can still be read), then forgets it. */
   close(id: string): Promise<void>;
   /**
    * Output from `since` (default 0, the stream's start: `dropped` then says how
@@ -74,6 +76,12 @@ export interface TerminalManager {
    * Throws bad_request for an offset past the end.
    */
   read(id: string, since?: number, maxBytes?: number): OutputSlice;
+  /**
+   * `read` bound to one terminal's scrollback, still working after the
+   * terminal is closed: taken when it closes, for output a subscriber is still
+   * owed. The scrollback lives as long as the reader is referenced.
+   */
+  reader(id: string): OutputReader;
   run(id: string, command: string, timeoutMs?: number): Promise<RunResult>;
   /**
    * Every event of every terminal, delivered synchronously as it happens, so

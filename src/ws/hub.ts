@@ -20,7 +20,7 @@ import type { Context } from 'hono';
 import { TermgateError } from '../errors.ts';
 import { selectSubprotocol } from '../gate.ts';
 import type { Platform, WsConnection, WsHandlers } from '../platform.ts';
-import type { TerminalEvent, TerminalManager } from '../terminals/types.ts';
+import type { OutputReader, TerminalEvent, TerminalManager } from '../terminals/types.ts';
 import { VERSION } from '../version.ts';
 import { runCommand } from './commands.ts';
 import {
@@ -91,6 +91,11 @@ interface Subscription {
   lagging: boolean;
   /** Lifecycle frames that happened at offset `at`, held until output up to `at` is sent. */
   pending: { at: number; frame: string }[];
+  /**
+   * Set when the terminal closed while this subscription was behind: its
+   * scrollback, kept until the rest of the output (then terminal.closed) is sent.
+   */
+  tail: OutputReader | undefined;
 }
 
 class Session {
@@ -327,7 +332,7 @@ export class WsHub {
     const existing = session.subscriptions.get(terminalId);
     if (existing) this.#removeSubscription(existing);
 
-    const sub: Subscription = { session, terminalId, next: 0, lagging: false, pending: [] };
+    const sub: Subscription = { session, terminalId, next: 0, lagging: false, pending: [], tail: undefined };
     // Reading one character validates `since` (past the end is a bad_request) and finds where
     // the replay really starts (later, when older output already left the scrollback).
     const start = since === undefined ? undefined : terminals.read(terminalId, since, 1);
@@ -351,7 +356,15 @@ export class WsHub {
     sub.session.subscriptions.delete(sub.terminalId);
     const set = this.#subscribers.get(sub.terminalId);
     set?.delete(sub);
-    if (set?.size === 0) this.#subscribers.delete(sub.terminalId);
+    if (set?.size === 0) {
+      this.#subscribers.delete(sub.terminalId);
+      if (sub.tail) this.#forgetTerminal(sub.terminalId);
+    }
+  }
+
+  #forgetTerminal(terminalId: string): void {
+    this.#ends.delete(terminalId);
+    for (const key of this.#replayCache.keys()) if (key.startsWith(`${terminalId} `)) this.#replayCache.delete(key);
   }
 
   #dropSubscriptions(session: Session): void {
@@ -373,10 +386,12 @@ export class WsHub {
       if (session.closing) continue;
       const sub = session.subscriptions.get(event.terminalId);
       if (sub && event.type === 'terminal.closed') {
-        // The scrollback goes with the terminal: finish the replay while it can still be read.
-        if (sub.lagging) this.#catchUpNow(sub);
-        this.#flushPending(sub, Infinity);
-        this.#removeSubscription(sub);
+        // Still owed output: keep the scrollback and finish at the client's pace; closed follows it.
+        if (sub.lagging) sub.tail = this.#core.terminals.reader(event.terminalId);
+        else {
+          this.#flushPending(sub, Infinity);
+          this.#removeSubscription(sub);
+        }
       }
       if (sub?.lagging) {
         if (sub.pending.length >= MAX_PENDING_EVENTS) {
@@ -384,11 +399,7 @@ export class WsHub {
         } else sub.pending.push({ at: end, frame });
       } else this.#sendControl(session, frame);
     }
-    if (event.type === 'terminal.closed') {
-      this.#ends.delete(event.terminalId);
-      this.#subscribers.delete(event.terminalId);
-      for (const key of this.#replayCache.keys()) if (key.startsWith(`${event.terminalId} `)) this.#replayCache.delete(key);
-    }
+    if (event.type === 'terminal.closed' && !this.#subscribers.has(event.terminalId)) this.#forgetTerminal(event.terminalId);
   }
 
   /** The hot path: collects output for the next batch (nothing at all when no one subscribes). */
@@ -485,11 +496,6 @@ export class WsHub {
     if (stillLagging) this.#schedulePump(session);
   }
 
-  /** Before a terminal's scrollback disappears: send everything still owed, whatever the queue. */
-  #catchUpNow(sub: Subscription): void {
-    for (let guard = 0; sub.lagging && !sub.session.closing && guard < 1_000_000; guard++) this.#sendBacklog(sub);
-  }
-
   /** Sends the next frame of scrollback a lagging subscription is owed, or ends its lag. */
   #sendBacklog(sub: Subscription): void {
     const end = this.#ends.get(sub.terminalId);
@@ -502,9 +508,11 @@ export class WsHub {
       const boundary = (Math.floor(sub.next / size) + 1) * size;
       let slice;
       try {
-        slice = this.#core.terminals.read(sub.terminalId, sub.next, boundary - sub.next);
+        slice = sub.tail
+          ? sub.tail(sub.next, boundary - sub.next)
+          : this.#core.terminals.read(sub.terminalId, sub.next, boundary - sub.next);
       } catch {
-        // The terminal is gone (the manager forgets it before its closed event): nothing more to send.
+        // Unreadable: the terminal is gone (closed events hand over a tail, so this should not happen).
         sub.lagging = false;
         this.#flushPending(sub, Infinity);
         return this.#removeSubscription(sub);
@@ -527,6 +535,8 @@ export class WsHub {
   #caughtUp(sub: Subscription): void {
     sub.lagging = false;
     this.#flushPending(sub, Infinity);
+    // The terminal was closed meanwhile: its closed frame was the last pending one.
+    if (sub.tail) this.#removeSubscription(sub);
   }
 
   #flushPending(sub: Subscription, upTo: number): void {

@@ -375,6 +375,47 @@ export function websocketChecks({ runtime }: Target): void {
         await control.command('terminal.close', { terminalId: terminal.id });
         await Promise.all([control.close(), reader.close()]);
       }, 150_000);
+
+      it('sends a client that is behind the rest of the output when its terminal is deleted', async () => {
+        // A small send queue and a scrollback that holds the whole stream, so the paused
+        // client is behind (far past the kernel's buffers) yet can still be made whole.
+        const home = tempHome();
+        const config = defaultConfig(false);
+        config.limits.wsHighWaterBytes = 16 * 1024;
+        config.limits.scrollbackBytes = 32 * 1024 * 1024;
+        writeFileSync(join(home, 'config.json'), serializeConfig(config), { mode: 0o600 });
+        const server = await startServer(runtime, { home });
+        try {
+          const control = await open(server);
+          const terminal = await control.command('terminal.create', {
+            command: 'sh',
+            args: ['-c', 'stty -echo; printf R; read a; head -c 12000000 /dev/zero | base64; read b'],
+          });
+          const expectedBytes = 1 + base64PtyBytes(12_000_000);
+          let next = 0;
+          const reader = await open(server, { onOutputOffsets: (_offset, end) => (next = end) });
+          await reader.request({ type: 'subscribe', terminalId: terminal.id, since: 0 });
+          const behind = await open(server);
+          await behind.request({ type: 'subscribe', terminalId: terminal.id, since: 0 });
+          (behind.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+
+          await control.command('terminal.input', { terminalId: terminal.id, data: 'a\n' });
+          for (let i = 0; next < expectedBytes && i < 3000; i++) await sleep(20);
+          expect(next).toBe(expectedBytes);
+          await control.command('terminal.close', { terminalId: terminal.id });
+
+          (behind.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+          await behind.event('terminal.closed', terminal.id, 30_000);
+          const received = behind.output.get(terminal.id)!;
+          expect(received.start).toBe(0);
+          expect(received.contiguous).toBe(true);
+          expect(received.next).toBe(expectedBytes);
+          await Promise.all([control.close(), reader.close(), behind.close()]);
+        } finally {
+          await server.stop();
+          rmSync(home, { recursive: true, force: true });
+        }
+      }, 60_000);
     });
 
     describe('shutdown', () => {

@@ -35,6 +35,19 @@ class ScriptedTerminals implements Partial<TerminalManager> {
     this.reads.push(to - from);
     return { data: this.output.slice(from, to), since: from, next: to, dropped: Math.max(0, oldest - since) };
   }
+  /** Like the real manager's: keeps reading the output as it was, after close. */
+  reader(id: string) {
+    this.get(id);
+    return (since = 0, maxBytes = Infinity) => {
+      const gone = this.gone;
+      this.gone = false;
+      try {
+        return this.read(id, since, maxBytes);
+      } finally {
+        this.gone = gone;
+      }
+    };
+  }
   subscribe(listener: (event: TerminalEvent) => void) {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -215,6 +228,27 @@ describe('ws hub flow control', () => {
     for (let i = 0; i < 100 && slow.received().next !== terminals.output.length; i++) drain(slow);
     expect(slow.received()).toMatchObject({ text: terminals.output, contiguous: true });
     expect(slow.frames.filter((f) => f.type === 'event').at(-1).event.type).toBe('terminal.exit');
+  });
+
+  it('sends a lagging subscriber the rest of the output, then closed, when its terminal is closed', async () => {
+    const { terminals, connect, message, drain } = await setup();
+    const slow = connect();
+    const other = connect();
+    message(slow, { type: 'subscribe', terminalId: 't1' });
+    for (let i = 0; i < 8000; i++) {
+      terminals.emit(line(i));
+      if (i % 40 === 0) await tick();
+    }
+    await tick();
+    terminals.exit();
+    terminals.close();
+    expect(other.frames.at(-1).event.type).toBe('terminal.closed');
+    expect(slow.received().next).toBeLessThan(terminals.output.length);
+    expect(() => terminals.read('t1')).toThrow(); // gone for everyone else
+    for (let i = 0; i < 100 && slow.received().next !== terminals.output.length; i++) drain(slow);
+    expect(slow.received()).toMatchObject({ text: terminals.output, contiguous: true });
+    expect(slow.frames.filter((f) => f.type === 'event').map((f) => f.event.type).slice(-2)).toEqual(['terminal.exit', 'terminal.closed']);
+    expect(slow.closedWith).toBeUndefined();
   });
 
   it('replays a large scrollback in bounded reads and frames', async () => {
