@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliCommand, ROOT, tempHome, type Runtime } from '../test/harness.ts';
-import { ratio, runToEnd, startPrinting, type Row, type Started } from './util.ts';
+import { onCpu, ratio, runToEnd, startPrinting, type Row, type Started } from './util.ts';
 
 const RUNTIMES = (process.env.BENCH_RUNTIMES?.split(',') ?? ['node', 'bun', 'deno']) as Runtime[];
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BIN = join(ROOT, 'node_modules', '.bin');
 
 function bareCommand(runtime: Runtime): [string, string[]] {
@@ -31,7 +31,7 @@ interface Load {
 
 async function load(url: string, headers: Record<string, string>): Promise<Load> {
   const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-  const out = await runToEnd('node', [
+  const out = await runToEnd(...onCpu(1, 'node', [
     join(ROOT, 'node_modules/autocannon/autocannon.js'),
     '-j',
     '-c',
@@ -40,7 +40,7 @@ async function load(url: string, headers: Record<string, string>): Promise<Load>
     String(SECONDS),
     ...headerArgs,
     url,
-  ]);
+  ]));
   const result = JSON.parse(out);
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`load on ${url} saw ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { rps: result.requests.average, p99: result.latency.p99 };
@@ -55,17 +55,18 @@ export async function gateBenchmark(): Promise<Row[]> {
     let gated: Started | undefined;
     let bare: Started | undefined;
     try {
-      gated = await startPrinting(command, args, { TERMGATE_HOME: home, TERMGATE_TOKEN: '' });
-      bare = await startPrinting(bareCmd, bareArgs);
+      gated = await startPrinting(...onCpu(0, command, args), { TERMGATE_HOME: home, TERMGATE_TOKEN: '' });
+      bare = await startPrinting(...onCpu(0, bareCmd, bareArgs));
       const token = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).authToken as string;
       const auth = { authorization: `Bearer ${token}` };
+      // The same request to both (the bare app ignores the header, but parses it).
       // Warm both up (JIT), then alternate rounds so drift hits both alike.
-      await load(`${bare.url}/api/tokens`, {});
+      await load(`${bare.url}/api/tokens`, auth);
       await load(`${gated.url}/api/tokens`, auth);
       const bareRuns: Load[] = [];
       const gatedRuns: Load[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        bareRuns.push(await load(`${bare.url}/api/tokens`, {}));
+        bareRuns.push(await load(`${bare.url}/api/tokens`, auth));
         gatedRuns.push(await load(`${gated.url}/api/tokens`, auth));
       }
       const mean = (runs: Load[], key: keyof Load) => runs.reduce((sum, run) => sum + run[key], 0) / runs.length;

@@ -6,10 +6,10 @@
  */
 import { gateBenchmark } from './gate.ts';
 import { streamBenchmark } from './stream.ts';
-import { printTable, type Row } from './util.ts';
+import { pinningNote, printTable, type Row } from './util.ts';
 
 const BENCHMARKS: Record<string, { title: string; run: () => Promise<Row[]> }> = {
-  gate: { title: 'Gate cost: authenticated GET in exposed mode vs bare Hono (same runtime, same run)', run: gateBenchmark },
+  gate: { title: `Gate cost: authenticated GET in exposed mode vs bare Hono (same runtime, same run; ${pinningNote()})`, run: gateBenchmark },
   stream: { title: 'WebSocket output throughput vs a bare PTY (same command, same run)', run: streamBenchmark },
 };
 

@@ -83,18 +83,24 @@ export async function streamBenchmark(): Promise<Row[]> {
       }
       // Fan-out puts ten readers in one client process; on a busy machine they can fall a whole
       // scrollback behind and be cut off (4008) by design. Best of two, like the rounds above.
+      // The table says how many attempts were cut off, so a retry does not hide one.
       let fan: Sink[] = [];
-      for (let round = 0; round < 2; round++) {
+      let attempts = 0;
+      let cutAttempts = 0;
+      const score = (sinks: Sink[]) =>
+        sinks.length === 0 || sinks.some((s) => s.closedWith !== undefined) ? -1 : Math.min(...sinks.map((s) => s.bytes / s.seconds));
+      while (attempts < 2) {
         const attempt = await sink(server.url, FANOUT);
-        const score = (sinks: Sink[]) =>
-          sinks.length === 0 || sinks.some((s) => s.closedWith !== undefined) ? -1 : Math.min(...sinks.map((s) => s.bytes / s.seconds));
+        attempts++;
+        if (score(attempt) < 0) cutAttempts++;
         if (fan.length === 0 || score(attempt) > score(fan)) fan = attempt;
         if (score(fan) >= 0) break;
       }
       const singleRate = single!.bytes / single!.seconds;
       const fanRates = fan.map((s) => (s.closedWith === undefined ? s.bytes / s.seconds : 0));
       const slowest = Math.min(...fanRates);
-      const lost = Math.max(baseline.bytes - single!.bytes, ...fan.map((s) => baseline.bytes - s.bytes));
+      // A reader that was cut off (4008) did not lose bytes at exit: it was told to resume.
+      const lost = Math.max(baseline.bytes - single!.bytes, ...fan.filter((s) => s.closedWith === undefined).map((s) => baseline.bytes - s.bytes));
       rows.push({
         runtime,
         'bare PTY MB/s': mbps(baseline.rate),
@@ -103,8 +109,9 @@ export async function streamBenchmark(): Promise<Row[]> {
         '1 client / bare': ratio(singleRate, baseline.rate),
         [`${FANOUT} clients, slowest MB/s`]: mbps(slowest),
         'slowest / 1 client': ratio(slowest, singleRate),
+        [`${FANOUT}-client runs cut off (4008)`]: `${cutAttempts} of ${attempts}`,
         'all bytes, in order': allBytes([single!, ...fan], baseline.bytes),
-        'bytes lost at exit': lost,
+        'bytes lost at exit (readers not cut)': lost,
       });
     } finally {
       await server?.stop();

@@ -1,5 +1,6 @@
 /** Shared benchmark plumbing: start a process that prints a URL, stop it by pid. Loopback only. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 
 export interface Row {
   [column: string]: string | number;
@@ -72,3 +73,22 @@ export function printTable(title: string, rows: Row[]): void {
 }
 
 export const ratio = (value: number, base: number) => (base > 0 ? (value / base).toFixed(2) + '×' : 'n/a');
+
+/**
+ * Where `taskset` exists and there are two or more CPUs: [command, args] run on
+ * one CPU. The server under test goes on CPU 0 and the load generator on CPU 1,
+ * so they do not trade places on the same core; unpinned, the same server's
+ * req/s swung by ±10% between rounds on this 2-core machine, pinned by ±2%.
+ */
+export function onCpu(cpu: number, command: string, args: string[]): [string, string[]] {
+  return canPin() ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
+}
+
+let pinnable: boolean | undefined;
+function canPin(): boolean {
+  pinnable ??= availableParallelism() >= 2 && ['0', '1'].every((cpu) => spawnSync('taskset', ['-c', cpu, 'true']).status === 0);
+  return pinnable;
+}
+
+export const pinningNote = () =>
+  canPin() ? 'server on CPU 0, load generator on CPU 1 (taskset)' : 'unpinned (no taskset, or one CPU)';

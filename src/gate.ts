@@ -37,10 +37,12 @@ export function modeForBindHost(bindHost: string): Mode {
   return host === 'localhost' || host === '::1' || isLoopbackIPv4(host) ? 'local' : 'exposed';
 }
 
+const LOOPBACK_IPV4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 function isLoopbackIPv4(host: string): boolean {
-  const parts = host.split('.');
-  if (parts.length !== 4 || parts[0] !== '127') return false;
-  return parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
+  if (host === '127.0.0.1') return true; // nearly every local request: skip the regex
+  const match = LOOPBACK_IPV4.exec(host);
+  return match !== null && Number(match[1]) <= 255 && Number(match[2]) <= 255 && Number(match[3]) <= 255;
 }
 
 /** Splits a Host header into a lowercase hostname (IPv6 keeps its brackets); null when malformed. */
