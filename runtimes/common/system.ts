@@ -27,7 +27,10 @@ export const nodeSystem: SystemInfo = {
       // No passwd entry for this uid (containers): fall through to the fixed paths.
     }
     const candidates = [process.env.SHELL, accountShell, '/bin/bash', '/bin/sh'];
-    return candidates.find((path) => path !== undefined && isAbsolute(path) && isExecutableFile(path)) ?? '/bin/sh';
+    // nologin and false are how service accounts say "no shell": a terminal would exit at once.
+    const usable = (path: string | undefined): path is string =>
+      path !== undefined && isAbsolute(path) && !/\/(nologin|false)$/.test(path) && isExecutableFile(path);
+    return candidates.find(usable) ?? '/bin/sh';
   },
 
   homeDir() {

@@ -12,6 +12,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import stripAnsi from 'strip-ansi';
 import { z } from 'zod';
 import type { OutputSlice, RunResult, TerminalInfo } from '../terminals/types.ts';
 import type { ApiClient } from './api-client.ts';
@@ -50,7 +51,7 @@ const Terminal = z.looseObject({
 
 const ReadOutput = z.object({
   terminalId: z.string(),
-  data: z.string().describe('The output text: raw terminal bytes as UTF-8, possibly with ANSI escape sequences and \\r\\n.'),
+  data: z.string().describe('The output text: raw terminal bytes as UTF-8, possibly with ANSI escape sequences and \\r\\n (unless plain was asked for).'),
   since: z.number().describe('Offset of the first byte of data.'),
   next: z.number().describe('Pass this as `since` next time to continue exactly where this read ended.'),
   dropped: z.number().describe('Bytes before `since` that had already left the scrollback (lost to this reader).'),
@@ -152,7 +153,8 @@ const readOutput = {
     'says how much already left the scrollback); then pass the `next` of the previous answer, so you never miss or repeat output. `data` is ' +
     'raw terminal text (it may hold ANSI escape sequences and \\r\\n). With waitMs, waits up to that long for output ' +
     'to arrive, then until it has been quiet for 0.2 s, so a reply that comes in pieces arrives whole. ' +
-    'If `more` is true, call again at once with since = next.',
+    'If `more` is true, call again at once with since = next. To see only what the terminal shows now, pass `tail` ' +
+    '(e.g. 2000) instead of `since`. Pass plain: true for text without escape sequences.',
   inputSchema: {
     terminalId,
     since: z.number().int().min(0).optional().describe('Byte offset to read from: the `next` of your previous read.'),
@@ -170,6 +172,17 @@ const readOutput = {
       .max(MAX_READ_BYTES)
       .optional()
       .describe(`Return at most this many bytes (default ${DEFAULT_READ_MAX_BYTES}); the rest waits for the next call.`),
+    tail: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_READ_BYTES)
+      .optional()
+      .describe('Instead of since: only the last this many bytes (at most maxBytes), e.g. 2000 for the recent screen. Not with since or waitMs.'),
+    plain: z
+      .boolean()
+      .optional()
+      .describe('Plain text: ANSI escape sequences (colours, cursor moves, titles) removed, \\n line ends, a line redrawn after \\r shown as redrawn. Offsets still count raw bytes.'),
   },
   outputSchema: ReadOutput.shape,
   annotations: { readOnlyHint: true, openWorldHint: false },
@@ -219,7 +232,15 @@ export function registerTerminalTools(server: McpServer, api: ApiClient): void {
     return result({ terminalId, sent: data.length });
   });
 
-  server.registerTool('read_output', readOutput, async ({ terminalId, since, waitMs = 0, maxBytes = DEFAULT_READ_MAX_BYTES }) => {
+  server.registerTool('read_output', readOutput, async ({ terminalId, since, waitMs = 0, maxBytes = DEFAULT_READ_MAX_BYTES, tail, plain = false }) => {
+    const answer = (slice: OutputSlice) => {
+      const capped = capSlice(slice, maxBytes);
+      return result({ terminalId, ...capped, data: plain ? plainText(capped.data) : capped.data });
+    };
+    if (tail !== undefined) {
+      if (since !== undefined || waitMs > 0) throw new Error('tail: cannot be combined with since or waitMs');
+      return answer(await api.request<OutputSlice>('GET', terminalPath(terminalId, `/output?tail=${Math.min(tail, maxBytes)}`)));
+    }
     // Asking for 4 bytes more than maxBytes makes `more` exact: the API stops at most 3 bytes short of
     // its limit (a character boundary), so an answer within maxBytes means the end was reached.
     const limit = maxBytes + 4;
@@ -241,7 +262,7 @@ export function registerTerminalTools(server: McpServer, api: ApiClient): void {
       if (later.data === '' || later.dropped > 0) break;
       slice = { ...slice, data: slice.data + later.data, next: later.next };
     }
-    return result({ terminalId, ...capSlice(slice, maxBytes) });
+    return answer(slice);
   });
 
   server.registerTool('resize_terminal', resizeTerminal, async ({ terminalId, cols, rows }) => {
@@ -256,6 +277,27 @@ export function registerTerminalTools(server: McpServer, api: ApiClient): void {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * Terminal output as text for reading: no escape sequences, `\n` line ends,
+ * and a lone `\r` (a progress bar, a redrawn prompt) overwriting the start of
+ * its line as it does on screen. Not a terminal emulator: cursor moves are
+ * dropped with the other escape sequences, not applied.
+ */
+export function plainText(data: string): string {
+  return stripAnsi(data)
+    .replace(/\r+\n/g, '\n')
+    .split('\n')
+    .map(overlayCarriageReturns)
+    .join('\n');
+}
+
+function overlayCarriageReturns(line: string): string {
+  if (!line.includes('\r')) return line;
+  let screen = '';
+  for (const part of line.split('\r')) screen = part + screen.slice(part.length);
+  return screen;
+}
 
 /**
  * Caps a slice at `maxBytes`, cutting on a UTF-8 character boundary, and moves

@@ -81,7 +81,13 @@ export function terminalRoutes(core: Core): Hono {
     terminals().get(id);
     const since = offsetParam(c.req.query('since'), 'since');
     const limit = offsetParam(c.req.query('limit'), 'limit');
+    const tail = offsetParam(c.req.query('tail'), 'tail');
     if (limit === 0) throw new TermgateError('bad_request', 'limit: must be at least 1');
+    if (tail !== undefined) {
+      if (since !== undefined || limit !== undefined) throw new TermgateError('bad_request', 'tail: cannot be combined with since or limit');
+      if (tail === 0) throw new TermgateError('bad_request', 'tail: must be at least 1');
+      return c.json(terminals().readTail(id, tail));
+    }
     return c.json(terminals().read(id, since, limit));
   });
 

@@ -198,29 +198,42 @@ export class Terminals implements TerminalManager {
 
   close(id: string): Promise<void> {
     const terminal = this.#find(id);
-    terminal.closing ??= this.#close(id, terminal);
+    // Started a microtask later, so `closing` is set before anything (the closed event) can call back in.
+    terminal.closing ??= Promise.resolve().then(() => this.#close(id, terminal));
     return terminal.closing;
   }
 
   /**
    * Kills the terminal, then announces and forgets it. It stays readable until
-   * its closed event has gone out, so a subscriber that is behind can still be
-   * sent the last of its output from the scrollback.
+   * its closed event has gone out, so a subscriber that is behind can take a
+   * reader of its scrollback for the output it is still owed.
    */
   async #close(id: string, terminal: Terminal): Promise<void> {
-    if (!terminal.info.exited) {
-      terminal.pty.kill();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([terminal.exited, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-      clearTimeout(timer);
-      if (!terminal.info.exited) this.#options.log(`terminal ${id} (pid ${terminal.info.pid}) did not report its exit after kill`);
+    try {
+      if (!terminal.info.exited) {
+        terminal.pty.kill();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([terminal.exited, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+        clearTimeout(timer);
+        if (!terminal.info.exited) this.#options.log(`terminal ${id} (pid ${terminal.info.pid}) did not report its exit after kill`);
+      }
+    } finally {
+      this.#emit({ type: 'terminal.closed', terminalId: id });
+      this.#terminals.delete(id);
     }
-    this.#emit({ type: 'terminal.closed', terminalId: id });
-    this.#terminals.delete(id);
   }
 
   read(id: string, since = 0, maxBytes = Infinity): OutputSlice {
     return readScrollback(this.#find(id).scrollback, since, maxBytes);
+  }
+
+  readTail(id: string, maxBytes: number): OutputSlice {
+    const { scrollback } = this.#find(id);
+    let from = Math.max(scrollback.start, scrollback.end - maxBytes);
+    // Inside a character: start after it, so the answer stays within maxBytes.
+    const start = scrollback.characterStart(from);
+    if (start !== from) from = scrollback.characterEnd(start);
+    return readScrollback(scrollback, from, Infinity);
   }
 
   reader(id: string): OutputReader {

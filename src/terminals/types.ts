@@ -76,6 +76,8 @@ export interface TerminalManager {
    * Throws bad_request for an offset past the end.
    */
   read(id: string, since?: number, maxBytes?: number): OutputSlice;
+  /** The last `maxBytes` bytes of output (fewer when held output is shorter), starting on a whole character. */
+  readTail(id: string, maxBytes: number): OutputSlice;
   /**
    * `read` bound to one terminal's scrollback, still working after the
    * terminal is closed: taken when it closes, for output a subscriber is still

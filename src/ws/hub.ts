@@ -73,6 +73,12 @@ const PUMP_POLL_MIN_MS = 1;
 const PUMP_POLL_MAX_MS = 64;
 /** How long a closing socket gets to finish its closing handshake before it is dropped. */
 const CLOSE_GRACE_MS = 2000;
+/**
+ * How long a subscription may take nothing of a closed terminal's remaining
+ * output before its connection is closed with 4008: until then the closed
+ * terminal's scrollback is kept for it.
+ */
+const TAIL_STALL_MS = 10_000;
 /** Lifecycle events held for a lagging subscription before the client counts as stalled. */
 const MAX_PENDING_EVENTS = 1024;
 /**
@@ -96,6 +102,8 @@ interface Subscription {
    * scrollback, kept until the rest of the output (then terminal.closed) is sent.
    */
   tail: OutputReader | undefined;
+  /** When the tail last made progress: a client that stops taking it is closed (it pins the scrollback). */
+  tailProgressAt: number;
 }
 
 class Session {
@@ -286,7 +294,11 @@ export class WsHub {
           if (frame.type === 'subscribe') this.#subscribe(session, frame.id, frame.terminalId, frame.since);
           else {
             const sub = session.subscriptions.get(frame.terminalId);
-            if (sub) this.#removeSubscription(sub);
+            if (sub) {
+              // Held lifecycle frames (exit, closed) go to every connection, subscribed or not.
+              this.#flushPending(sub, Infinity);
+              this.#removeSubscription(sub);
+            }
             this.#sendControl(session, successFrame(frame.id, { terminalId: frame.terminalId }, 'unsubscribe'));
           }
         } catch (error) {
@@ -332,7 +344,7 @@ export class WsHub {
     const existing = session.subscriptions.get(terminalId);
     if (existing) this.#removeSubscription(existing);
 
-    const sub: Subscription = { session, terminalId, next: 0, lagging: false, pending: [], tail: undefined };
+    const sub: Subscription = { session, terminalId, next: 0, lagging: false, pending: [], tail: undefined, tailProgressAt: 0 };
     // Reading one character validates `since` (past the end is a bad_request) and finds where
     // the replay really starts (later, when older output already left the scrollback).
     const start = since === undefined ? undefined : terminals.read(terminalId, since, 1);
@@ -383,12 +395,17 @@ export class WsHub {
     const frame = lifecycleFrame(event);
     const end = this.#ends.get(event.terminalId) ?? 0;
     for (const session of this.#sessions.values()) {
-      if (session.closing) continue;
       const sub = session.subscriptions.get(event.terminalId);
+      if (session.closing) {
+        if (sub && event.type === 'terminal.closed') this.#removeSubscription(sub);
+        continue;
+      }
       if (sub && event.type === 'terminal.closed') {
         // Still owed output: keep the scrollback and finish at the client's pace; closed follows it.
-        if (sub.lagging) sub.tail = this.#core.terminals.reader(event.terminalId);
-        else {
+        if (sub.lagging) {
+          sub.tail = this.#core.terminals.reader(event.terminalId);
+          sub.tailProgressAt = Date.now();
+        } else {
           this.#flushPending(sub, Infinity);
           this.#removeSubscription(sub);
         }
@@ -489,8 +506,16 @@ export class WsHub {
     for (const sub of session.subscriptions.values()) {
       while (sub.lagging && !session.closing && session.connection.bufferedAmount() < hwm) {
         this.#sendBacklog(sub);
+        if (sub.tail) sub.tailProgressAt = Date.now();
       }
       if (session.closing) return;
+      if (sub.tail && sub.lagging && Date.now() - sub.tailProgressAt > TAIL_STALL_MS) {
+        return this.#closeSession(
+          session,
+          CLOSE_SLOW_CONSUMER,
+          `slow consumer: took none of a closed terminal's remaining output for ${TAIL_STALL_MS / 1000} s`,
+        );
+      }
       if (sub.lagging) stillLagging = true;
     }
     if (stillLagging) this.#schedulePump(session);

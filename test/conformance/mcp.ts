@@ -126,6 +126,19 @@ export function mcpChecks({ runtime }: Target): void {
           expect(whole.data.startsWith(pieces)).toBe(true);
           expect(pieces).toMatch(/mcp-42/);
 
+          // The recent screen: only the tail, and as plain text without the prompt's escape sequences.
+          await call(client, 'run_command', { terminalId, command: "printf '\\033[31mred-tail\\033[0m\\n'" });
+          const recent = await call(client, 'read_output', { terminalId, tail: 200 });
+          expect(recent.next - recent.since).toBeLessThanOrEqual(200);
+          expect(recent.data).toContain('\u001b[31mred-tail');
+          // The same bytes again (the prompt may have grown the tail meanwhile), as plain text.
+          const range = { since: recent.since, maxBytes: recent.next - recent.since };
+          const plain = await call(client, 'read_output', { terminalId, ...range, plain: true });
+          expect(plain).toMatchObject({ since: recent.since, next: recent.next });
+          expect(plain.data).toContain('red-tail\n');
+          expect(plain.data).not.toMatch(/\u001b|\r/);
+          expect(await callFailing(client, 'read_output', { terminalId, tail: 10, since: 0 })).toMatch(/tail: cannot be combined/);
+
           expect(await call(client, 'resize_terminal', { terminalId, cols: 123, rows: 40 })).toEqual({ terminalId, cols: 123, rows: 40 });
           expect((await call(client, 'run_command', { terminalId, command: 'tput cols' })).output.trim()).toBe('123');
         } finally {

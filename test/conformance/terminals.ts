@@ -244,6 +244,20 @@ export function terminalChecks({ runtime }: Target): void {
       await api.remove(id);
     });
 
+    it('reads the tail of the output, starting on a whole character', async () => {
+      const { id } = await api.create({ command: 'printf', args: ['abc\u20acdef'] }); // € is bytes 3..5
+      await api.follow(id, { untilExit: true });
+      const tail = async (query: string) => api.ok<Slice>('GET', `/${id}/output?${query}`);
+      expect(await tail('tail=3')).toMatchObject({ data: 'def', since: 6, next: 9, dropped: 0 });
+      expect(await tail('tail=4')).toMatchObject({ data: 'def', since: 6, next: 9 }); // not half of €
+      expect(await tail('tail=6')).toMatchObject({ data: '\u20acdef', since: 3, next: 9 });
+      expect(await tail('tail=100')).toMatchObject({ data: 'abc\u20acdef', since: 0, next: 9, dropped: 0 });
+      expectError(await api.call('GET', `/${id}/output?tail=0`), 400, 'bad_request', 'tail');
+      expectError(await api.call('GET', `/${id}/output?tail=2&since=0`), 400, 'bad_request', 'tail');
+      expectError(await api.call('GET', `/${id}/output?tail=x`), 400, 'bad_request', 'tail');
+      await api.remove(id);
+    });
+
     it('answers bad requests with the right status and code, and keeps working', async () => {
       const { id } = await api.create();
       const bad: [string, string, unknown, number, string, string?][] = [

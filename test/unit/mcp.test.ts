@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigStore, parseConfig, serializeConfig } from '../../src/config.ts';
 import { ApiClient } from '../../src/mcp/api-client.ts';
 import { McpSidecar } from '../../src/mcp/sidecar.ts';
-import { capSlice } from '../../src/mcp/tools.ts';
+import { capSlice, plainText } from '../../src/mcp/tools.ts';
 import { MemoryStorage } from './memory-platform.ts';
 
 const INITIALIZE = JSON.stringify({
@@ -128,5 +128,15 @@ describe('read_output capping', () => {
     expect(capSlice({ data: '€€', since: 0, next: 6, dropped: 0 }, 2)).toMatchObject({ data: '€', next: 3, more: true });
     // Offsets that do not match the text (replaced invalid bytes): returned whole, never guessed.
     expect(capSlice({ data: 'x'.repeat(10), since: 0, next: 12, dropped: 0 }, 3)).toMatchObject({ next: 12, more: false });
+  });
+});
+
+describe('read_output plain text', () => {
+  it('drops escape sequences, ends lines with \\n, and applies a lone \\r as the screen would', () => {
+    const raw = '\x1b]0;user@host: ~\x07\x1b[01;32muser@host\x1b[00m:~$ ls\r\n\x1b[01;34mdir\x1b[0m  file\r\n';
+    expect(plainText(raw)).toBe('user@host:~$ ls\ndir  file\n');
+    expect(plainText('10%\r20%\r100%\r\n')).toBe('100%\n');
+    expect(plainText('abcdef\r12')).toBe('12cdef');
+    expect(plainText('echo a\n\r> b')).toBe('echo a\n> b');
   });
 });

@@ -3,7 +3,7 @@
  * connections whose send queue the test controls: replay seams, lagging
  * subscribers catching up from scrollback, and the slow-consumer close.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TermgateError } from '../../src/errors.ts';
 import type { WsConnection } from '../../src/platform.ts';
 import type { OutputSlice, TerminalEvent, TerminalInfo, TerminalManager } from '../../src/terminals/types.ts';
@@ -125,6 +125,13 @@ async function setup(capacity = 1 << 20, highWater = 16 * 1024) {
 const line = (i: number) => `line ${i} ${'x'.repeat(i % 97)}\r\n`;
 /** Lets the hub's batch timer run, as the next PTY read would. */
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+/** 8000 lines (about 400 KiB, far over the test high-water mark), letting timers run every 40 lines. */
+async function emitLines(terminals: ScriptedTerminals, onTick: () => Promise<unknown> = tick): Promise<void> {
+  for (let i = 0; i < 8000; i++) {
+    terminals.emit(line(i));
+    if (i % 40 === 0) await onTick();
+  }
+}
 /** The hub's live batches: a connection may get up to high-water plus one batch. */
 const BATCH = 64 * 1024;
 
@@ -219,10 +226,7 @@ describe('ws hub flow control', () => {
     const { terminals, connect, message, drain } = await setup();
     const slow = connect();
     message(slow, { type: 'subscribe', terminalId: 't1' });
-    for (let i = 0; i < 8000; i++) {
-      terminals.emit(line(i));
-      if (i % 40 === 0) await tick();
-    }
+    await emitLines(terminals);
     terminals.exit();
     expect(slow.frames.some((f) => f.event?.type === 'terminal.exit')).toBe(false);
     for (let i = 0; i < 100 && slow.received().next !== terminals.output.length; i++) drain(slow);
@@ -235,10 +239,7 @@ describe('ws hub flow control', () => {
     const slow = connect();
     const other = connect();
     message(slow, { type: 'subscribe', terminalId: 't1' });
-    for (let i = 0; i < 8000; i++) {
-      terminals.emit(line(i));
-      if (i % 40 === 0) await tick();
-    }
+    await emitLines(terminals);
     await tick();
     terminals.exit();
     terminals.close();
@@ -249,6 +250,49 @@ describe('ws hub flow control', () => {
     expect(slow.received()).toMatchObject({ text: terminals.output, contiguous: true });
     expect(slow.frames.filter((f) => f.type === 'event').map((f) => f.event.type).slice(-2)).toEqual(['terminal.exit', 'terminal.closed']);
     expect(slow.closedWith).toBeUndefined();
+  });
+
+  it('still sends exit and closed to a client that unsubscribes while taking a closed terminal\'s output', async () => {
+    const { terminals, connect, message, drain } = await setup();
+    const slow = connect();
+    message(slow, { type: 'subscribe', terminalId: 't1' });
+    await emitLines(terminals);
+    await tick();
+    terminals.exit();
+    terminals.close();
+    message(slow, { id: 'u', type: 'unsubscribe', terminalId: 't1' });
+    drain(slow);
+    const events = slow.frames.filter((f) => f.type === 'event').map((f) => f.event.type);
+    expect(events.slice(-2)).toEqual(['terminal.exit', 'terminal.closed']);
+    expect(slow.frames.at(-1)).toMatchObject({ id: 'u', success: true });
+  });
+
+  it('closes a client with 4008 that takes nothing of a closed terminal\'s output for 10 s', async () => {
+    vi.useFakeTimers();
+    try {
+      const { terminals, connect, message, drain } = await setup();
+      const stalled = connect();
+      const reading = connect();
+      message(stalled, { type: 'subscribe', terminalId: 't1' });
+      message(reading, { type: 'subscribe', terminalId: 't1' });
+      await emitLines(terminals, async () => {
+        await vi.advanceTimersByTimeAsync(1);
+        drain(reading);
+      });
+      terminals.close();
+      await vi.advanceTimersByTimeAsync(9_000);
+      drain(reading);
+      expect(stalled.closedWith).toBeUndefined();
+      // Heartbeats alone do not count: only output taken does.
+      message(stalled, { id: 'h', type: 'heartbeat' });
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(stalled.closedWith?.[0]).toBe(4008);
+      expect(stalled.closedWith?.[1]).toMatch(/closed terminal/);
+      expect(reading.closedWith).toBeUndefined();
+      expect(reading.received()).toMatchObject({ next: terminals.output.length, contiguous: true });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('replays a large scrollback in bounded reads and frames', async () => {
