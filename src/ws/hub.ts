@@ -7,14 +7,16 @@
  * client has not been sent. While the connection's send queue is below the
  * high-water mark, live output goes out as it arrives (coalesced per timer
  * tick, one JSON string shared by all subscribers). When the queue is above
- * it, or live output does not start exactly at `next`, the subscription "lags": live events
- * are skipped for it, and once the queue drains it catches up by reading the
- * terminal's scrollback from `next` — so the scrollback, held once per terminal,
- * is the only buffer, and a slow client costs the server at most one
- * high-water mark of queue. Offsets make the seam exact: nothing is sent twice,
- * nothing is skipped. A subscription that falls further behind than the
- * scrollback holds cannot be made whole, so its connection is closed with 4008
- * and the client resumes with `since`.
+ * it, or live output does not start exactly at `next`, the subscription
+ * "lags": live events are skipped for it, and once the queue drains it
+ * catches up by reading the terminal's scrollback from `next` — so the
+ * scrollback, held once per terminal, is the only buffer, and a slow client
+ * costs the server at most one high-water mark of queue. Offsets make the seam
+ * exact: nothing is sent twice, nothing is skipped. A subscription that falls
+ * further behind than the scrollback holds cannot be made whole, so its
+ * connection is closed with 4008 and the client resumes with `since`. When a
+ * terminal is closed under a lagging subscription, the hub keeps a reader of
+ * its scrollback (the "tail") until that subscription has the rest.
  */
 import type { Context } from 'hono';
 import { TermgateError } from '../errors.ts';
