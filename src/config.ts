@@ -89,25 +89,33 @@ export function serializeConfig(config: Config): string {
 /** The config in memory plus the file behind it. */
 export class ConfigStore {
   #current: Config;
+  /** The file's text as last read or written by this process, to tell a change made by another one. */
+  #knownText: string | null = null;
+  /** Bumped whenever #current changes, so a slow follow() cannot overwrite a newer update. */
+  #generation = 0;
+  /** A corrupt text follow() already reported, so it is not parsed (and reported) every time. */
+  #rejectedText: string | null = null;
   readonly storage: ConfigStorage;
   /** Updates not yet written, so shutdown can wait for them. */
   readonly #pending = new Set<Promise<unknown>>();
 
-  private constructor(storage: ConfigStorage, current: Config) {
+  private constructor(storage: ConfigStorage, current: Config, knownText: string | null) {
     this.storage = storage;
     this.#current = current;
+    this.#knownText = knownText;
   }
 
   /** Loads the file, creating it with fresh secrets on first run. */
   static async open(storage: ConfigStorage, dev: boolean): Promise<ConfigStore> {
-    const config = await storage.withLock(async () => {
+    const [config, text] = await storage.withLock(async (): Promise<[Config, string]> => {
       const text = await storage.read();
-      if (text !== null) return parseConfig(text, storage.path);
+      if (text !== null) return [parseConfig(text, storage.path), text];
       const fresh = defaultConfig(dev);
-      await storage.write(serializeConfig(fresh));
-      return fresh;
+      const written = serializeConfig(fresh);
+      await storage.write(written);
+      return [fresh, written];
     });
-    return new ConfigStore(storage, config);
+    return new ConfigStore(storage, config, text);
   }
 
   get current(): Readonly<Config> {
@@ -124,8 +132,9 @@ export class ConfigStore {
       const config = text === null ? structuredClone(this.#current) : parseConfig(text, this.storage.path);
       const result = change(config);
       const checked = ConfigSchema.parse(config);
-      await this.storage.write(serializeConfig(checked));
-      this.#current = checked;
+      const written = serializeConfig(checked);
+      await this.storage.write(written);
+      this.#set(checked, written);
       return result;
     });
     const tracked = run.catch(() => undefined);
@@ -142,8 +151,37 @@ export class ConfigStore {
    */
   async reload(): Promise<Readonly<Config>> {
     const text = await this.storage.read();
-    if (text !== null) this.#current = parseConfig(text, this.storage.path);
+    if (text !== null) this.#set(parseConfig(text, this.storage.path), text);
     return this.#current;
+  }
+
+  /**
+   * Picks up a change another process wrote straight to the file (the CLI
+   * when it found no server to ask, or an edit by hand), so a token revoked or
+   * rotated that way stops working here too. True when the config changed.
+   * A corrupt file throws ConfigError and keeps the config in memory; an
+   * update of this process that lands meanwhile wins (it read the file too).
+   */
+  async follow(): Promise<boolean> {
+    const generation = this.#generation;
+    const text = await this.storage.read();
+    if (text === null || text === this.#knownText || text === this.#rejectedText) return false;
+    let config: Config;
+    try {
+      config = parseConfig(text, this.storage.path);
+    } catch (error) {
+      this.#rejectedText = text;
+      throw error;
+    }
+    if (generation !== this.#generation) return false;
+    this.#set(config, text);
+    return true;
+  }
+
+  #set(config: Config, text: string): void {
+    this.#current = config;
+    this.#knownText = text;
+    this.#generation++;
   }
 
   /** Resolves once every update started so far has been written (or has failed). */

@@ -21,6 +21,8 @@ import { WsHub } from './ws/hub.ts';
 
 /** How long the interface-address list is trusted before it is read again. */
 const INTERFACE_CACHE_MS = 5000;
+/** How often the server looks for changes another process made to the config file. */
+const CONFIG_FOLLOW_MS = 1000;
 
 export interface CoreOptions {
   platform: Platform;
@@ -43,6 +45,7 @@ export class Core {
   readonly terminals: TerminalManager;
   readonly #interfaceHosts: () => ReadonlySet<string>;
   readonly #shutdownHooks: (() => void | Promise<void>)[] = [];
+  #followTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor({ platform, config }: CoreOptions) {
     this.platform = platform;
@@ -137,8 +140,26 @@ export class Core {
     return this.listener.state;
   }
 
-  start(host: string, port: number): Promise<ListenState> {
-    return this.listener.start(host, port);
+  async start(host: string, port: number): Promise<ListenState> {
+    const state = await this.listener.start(host, port);
+    this.#followConfigFile();
+    return state;
+  }
+
+  /**
+   * Re-reads the config file every second for changes made by another process
+   * (tokens revoked or rotated by the CLI, allowed hosts edited by hand). The
+   * bind address and ports are not followed: they change through the API.
+   */
+  #followConfigFile(): void {
+    if (this.#followTimer !== undefined) return;
+    this.#followTimer = setInterval(() => {
+      this.config.follow().then(
+        (changed) => changed && this.platform.log(`config: ${this.config.storage.path} changed on disk; reloaded`),
+        (error) => this.platform.log(`config: ${error instanceof Error ? error.message : String(error)}; keeping the config in memory`),
+      );
+    }, CONFIG_FOLLOW_MS);
+    this.onShutdown(() => clearInterval(this.#followTimer));
   }
 
   get url(): string {

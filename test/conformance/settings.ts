@@ -445,6 +445,37 @@ function cliChecks({ runtime }: Target): void {
       }
     });
 
+    it('a server that the CLI did not find still follows what it wrote to the file: rotate and revoke apply', async () => {
+      // The CLI looks for the server on the config's port; this one runs elsewhere, so the CLI edits the file.
+      const exposed = await startServer(runtime, { host: '0.0.0.0' });
+      const port = await freePort();
+      const offline = (args: string[]) => runCli(runtime, [...args, '--port', String(port), '--json'], { TERMGATE_HOME: exposed.home });
+      const status = async (token: string) => (await raw(`${exposed.url}/api/tokens`, { headers: bearer(token) })).status;
+      const eventually = async (check: () => Promise<boolean>) => {
+        for (let i = 0; i < 50 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+        return check();
+      };
+      try {
+        const old = savedConfig(exposed.home).authToken;
+        const created = await offline(['token', 'create', 'file-bot']);
+        expect(JSON.parse(created.stdout)).toMatchObject({ via: 'file' });
+        const named = JSON.parse(created.stdout).token;
+        expect(await eventually(async () => (await status(named)) === 200)).toBe(true);
+
+        const rotated = await offline(['token', 'rotate']);
+        expect(rotated.code, rotated.stderr).toBe(0);
+        const fresh = JSON.parse(rotated.stdout).token;
+        expect(await eventually(async () => (await status(old)) === 401 && (await status(fresh)) === 200)).toBe(true);
+
+        expect((await offline(['token', 'revoke', 'file-bot'])).code).toBe(0);
+        expect(await eventually(async () => (await status(named)) === 401)).toBe(true);
+        expect(exposed.output()).toContain('changed on disk; reloaded');
+        expect(exposed.output()).not.toContain(fresh);
+      } finally {
+        await exposed.stop();
+      }
+    });
+
     it('20 concurrent token creations from the CLI and the API leave a valid config holding all 20', async () => {
       const admin = bearer(savedConfig(server.home).authToken);
       const offlinePort = await freePort();

@@ -23,6 +23,25 @@ describe('config', () => {
     expect(() => parseConfig(JSON.stringify(bad), '/x/c.json')).toThrow(/apiPort/);
   });
 
+  it('follows changes another process made to the file, keeps the config when the file is corrupt', async () => {
+    const storage = new MemoryStorage();
+    const store = await ConfigStore.open(storage, false);
+    expect(await store.follow()).toBe(false);
+    await store.update((c) => void (c.allowedHosts = ['mine.lan']));
+    expect(await store.follow()).toBe(false); // its own write is not news
+
+    const outside = parseConfig(storage.text!, storage.path);
+    outside.authToken = 'f'.repeat(64);
+    storage.text = serializeConfig(outside);
+    expect(await store.follow()).toBe(true);
+    expect(store.current.authToken).toBe('f'.repeat(64));
+
+    storage.text = '{"half": ';
+    await expect(store.follow()).rejects.toThrow(ConfigError);
+    expect(await store.follow()).toBe(false); // reported once
+    expect(store.current.authToken).toBe('f'.repeat(64));
+  });
+
   it('re-reads the file under the lock, so a concurrent writer is not overwritten', async () => {
     const storage = new MemoryStorage();
     const store = await ConfigStore.open(storage, false);
