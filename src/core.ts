@@ -7,7 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ConfigStore } from './config.ts';
 import { Credentials } from './credentials.ts';
 import { TermgateError, errorResponse } from './errors.ts';
-import { Gate, type GatePolicy, interfaceHostsCache, pathOf } from './gate.ts';
+import { Gate, type GatePolicy, interfaceHostsCache, pathOf, WS_PATHS } from './gate.ts';
 import { Listener, type ListenState } from './listener.ts';
 import type { FetchHandler, Platform } from './platform.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -52,7 +52,7 @@ export class Core {
     this.config = config;
     this.credentials = new Credentials(config, platform.envToken);
     this.#interfaceHosts = interfaceHostsCache(() => platform.system.interfaceAddresses(), INTERFACE_CACHE_MS);
-    this.gate = new Gate(this.credentials, () => this.#policy());
+    this.gate = new Gate(this.credentials, () => this.#policy(), WS_PATHS);
     this.listener = new Listener(platform.listen, this.fetch, (line) => platform.log(line));
     this.terminals = new Terminals({
       pty: platform.pty,
@@ -100,23 +100,21 @@ export class Core {
 
   #buildApp(): Hono {
     const app = new Hono();
-    const limits = this.config.current.limits;
 
     app.on(['GET', 'HEAD'], ['/health', '/api/health'], (c) => c.json(this.health()));
     // Only where a body is expected: on Node, bodyLimit touching `request.body`
     // of a GET turns @hono/node-server's lightweight request into a full one (-50% req/s).
-    app.on(
-      ['POST', 'PUT', 'PATCH'],
-      '/api/*',
-      bodyLimit({
-        maxSize: limits.maxBodyBytes,
+    // The limit is read per request, so a change to the config file applies without a restart.
+    app.on(['POST', 'PUT', 'PATCH'], '/api/*', (c, next) => {
+      const maxSize = this.config.current.limits.maxBodyBytes;
+      return bodyLimit({
+        maxSize,
         onError: () => {
-          throw new TermgateError('payload_too_large', `body: larger than the limit of ${limits.maxBodyBytes} bytes`);
+          throw new TermgateError('payload_too_large', `body: larger than the limit of ${maxSize} bytes`);
         },
-      }),
-    );
-    app.get('/ws', (c) => this.ws.upgrade(c));
-    app.get('/api/ws', (c) => this.ws.upgrade(c));
+      })(c, next);
+    });
+    for (const path of WS_PATHS) app.get(path, (c) => this.ws.upgrade(c));
     app.route('/api', authRoutes(this));
     app.route('/api/settings', settingsRoutes(this));
     app.route('/api/terminals', terminalRoutes(this));

@@ -21,6 +21,8 @@ export interface GatePolicy {
 
 export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/health', '/api/health']);
 export const WS_SUBPROTOCOL = 'termgate.v1';
+/** Where the API serves its WebSocket; only upgrades there may carry `?token=` or `bearer.<token>`. */
+export const WS_PATHS: ReadonlySet<string> = new Set(['/ws', '/api/ws']);
 const BEARER_PROTOCOL_PREFIX = 'bearer.';
 
 /**
@@ -165,10 +167,13 @@ const UNAUTHORIZED = () =>
 export class Gate {
   readonly #credentials: Credentials;
   readonly #policy: () => GatePolicy;
+  readonly #webSocketPaths: ReadonlySet<string>;
 
-  constructor(credentials: Credentials, policy: () => GatePolicy) {
+  /** `webSocketPaths`: where upgrades are served (none for the MCP sidecar). */
+  constructor(credentials: Credentials, policy: () => GatePolicy, webSocketPaths: ReadonlySet<string> = new Set()) {
     this.#credentials = credentials;
     this.#policy = policy;
+    this.#webSocketPaths = webSocketPaths;
   }
 
   /** null: let the request through. A Response: send it instead. */
@@ -200,7 +205,9 @@ export class Gate {
     if (authorization !== null && authorization.startsWith('Bearer ')) {
       if (this.#credentials.verify(authorization.slice(7).trim()) === true) return null;
     }
-    const presented = presentedCredentials(request, isWebSocketUpgrade(request));
+    // The URL and subprotocol forms only on a real upgrade: elsewhere a token in a URL would end up in logs.
+    const upgrade = request.method === 'GET' && this.#webSocketPaths.has(path) && isWebSocketUpgrade(request);
+    const presented = presentedCredentials(request, upgrade);
     if (presented.length === 0) return UNAUTHORIZED();
     return this.#anyValid(presented);
   }

@@ -188,22 +188,24 @@ export interface RawUpgrade {
   body: string;
 }
 
-/** A bare upgrade request: shows exactly what the server answers (101 or a refusal) to any headers. */
+/** A bare upgrade request: shows exactly what the server answers (101 or a refusal) to any headers ('' leaves one out). */
 export function rawUpgrade(url: string, headers: Record<string, string> = {}): Promise<RawUpgrade> {
   const target = new URL(url);
+  const sent: Record<string, string> = {
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': randomBytes(16).toString('base64'),
+    ...headers,
+  };
+  for (const [name, value] of Object.entries(sent)) if (value === '') delete sent[name];
   return new Promise((resolve, reject) => {
     const request = httpRequest({
       host: target.hostname,
       port: target.port,
       path: target.pathname + target.search,
       setHost: !Object.keys(headers).some((h) => h.toLowerCase() === 'host'),
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': randomBytes(16).toString('base64'),
-        ...headers,
-      },
+      headers: sent,
       timeout: 10_000,
     });
     request.on('upgrade', (response, socket) => {

@@ -2,31 +2,56 @@
  * Ending a terminal for good. A PTY child is a session leader (setsid), so its
  * pid is its session id. Killing its process group is not enough: an
  * interactive shell puts background jobs (`sleep 1000 &`) in process groups of
- * their own. So we kill every process whose session is the terminal's, found
- * in /proc, plus the group itself.
+ * their own, and `setsid cmd &` leaves the session altogether. So we kill
+ * every process whose session is the terminal's, and every descendant of
+ * those (found through parent pids), all read from /proc, plus the group
+ * itself. A process that has left the session and been re-parented (a daemon
+ * that forked twice) is out of reach, as it is for a terminal emulator.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-export function sessionMembers(sessionId: number): number[] {
-  const members: number[] = [];
+interface ProcessEntry {
+  pid: number;
+  parent: number;
+  session: number;
+}
+
+function processTable(): ProcessEntry[] {
+  const table: ProcessEntry[] = [];
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return members; // no /proc (not Linux): the group kill below is all we can do
+    return table; // no /proc (not Linux): the group kill below is all we can do
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces) start after the last ')'.
+      // Fields after the command name (which may hold spaces) start after the last ')': state, ppid, pgrp, session.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[3]) === sessionId) members.push(Number(entry));
+      table.push({ pid: Number(entry), parent: Number(fields[1]), session: Number(fields[3]) });
     } catch {
       // the process ended while we looked
     }
   }
-  return members;
+  return table;
+}
+
+/** The session's processes and all their descendants, inside the session or not. */
+export function sessionMembers(sessionId: number): number[] {
+  const table = processTable();
+  const doomed = new Set(table.filter((entry) => entry.session === sessionId).map((entry) => entry.pid));
+  for (let grew = doomed.size > 0; grew; ) {
+    grew = false;
+    for (const entry of table) {
+      if (!doomed.has(entry.pid) && doomed.has(entry.parent)) {
+        doomed.add(entry.pid);
+        grew = true;
+      }
+    }
+  }
+  return [...doomed];
 }
 
 export function killSession(sessionId: number, signal: NodeJS.Signals = 'SIGKILL'): void {

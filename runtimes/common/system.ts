@@ -12,7 +12,8 @@ export const nodeSystem: SystemInfo = {
   interfaceAddresses() {
     const addresses: string[] = [];
     for (const list of Object.values(networkInterfaces())) {
-      for (const entry of list ?? []) if (!entry.internal) addresses.push(entry.address);
+      // IPv6 link-local (fe80::/10) needs a zone id that browsers and URLs cannot carry: no use to anyone.
+      for (const entry of list ?? []) if (!entry.internal && !/^fe[89ab]/i.test(entry.address)) addresses.push(entry.address);
     }
     return addresses;
   },

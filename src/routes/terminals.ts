@@ -24,7 +24,7 @@ const CreateBody = z.strictObject({
     .optional(),
   cols: cols.optional(),
   rows: rows.optional(),
-  name: z.string().max(200).optional(),
+  name: z.string().min(1).max(200).optional(),
 });
 
 const InputBody = z.strictObject({ data: z.string() });

@@ -36,11 +36,16 @@ export type ClientFrame = z.infer<typeof ClientFrame>;
 
 const FRAME_TYPES = 'heartbeat, subscribe, unsubscribe or command';
 
+/** Frame types whose answers carry `type`, so they can be told apart without an id. */
+const TYPED_ANSWERS: ReadonlySet<string> = new Set(['heartbeat', 'subscribe', 'unsubscribe']);
+
 export class FrameError extends Error {
   constructor(
     message: string,
     /** The id of the frame, when it could be read, so the error can be correlated. */
     readonly id: FrameId | null,
+    /** The frame's type when it is one whose answers carry it (heartbeat, subscribe, unsubscribe). */
+    readonly type?: string,
   ) {
     super(message);
   }
@@ -73,14 +78,15 @@ export function parseClientFrame(data: string | ArrayBuffer): ClientFrame {
   if (typeof raw.type !== 'string') throw new FrameError(`type: required, one of ${FRAME_TYPES}`, id);
   const result = ClientFrame.safeParse(json);
   if (!result.success) {
+    const type = TYPED_ANSWERS.has(raw.type) ? raw.type : undefined;
     const issue = result.error.issues[0];
     if (issue?.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type') {
       throw new FrameError(`type: unknown frame type ${JSON.stringify(raw.type)}, expected ${FRAME_TYPES}`, id);
     }
     if (issue?.path.length === 1 && issue.path[0] === 'id') {
-      throw new FrameError(`id: ${raw.type === 'command' ? 'required, ' : ''}a string (up to 256 characters) or a number`, id);
+      throw new FrameError(`id: ${raw.type === 'command' ? 'required, ' : ''}a string (up to 256 characters) or a number`, id, type);
     }
-    throw new FrameError(describeIssue(result.error), id);
+    throw new FrameError(describeIssue(result.error), id, type);
   }
   return result.data;
 }

@@ -193,6 +193,10 @@ export class WsHub {
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       throw new TermgateError('bad_request', 'upgrade: this endpoint speaks WebSocket only (send Upgrade: websocket)');
     }
+    // Checked here so every runtime answers a broken handshake alike (Deno's upgrade would throw: a 500).
+    if (!c.req.header('sec-websocket-key') || c.req.header('sec-websocket-version') !== '13') {
+      throw new TermgateError('bad_request', 'upgrade: Sec-WebSocket-Key and Sec-WebSocket-Version: 13 are required');
+    }
     const protocol = selectSubprotocol(c.req.header('sec-websocket-protocol') ?? null);
     return this.#core.platform.upgradeWebSocket(c, { protocol, handlers: this.handlers });
   }
@@ -282,8 +286,9 @@ export class WsHub {
     try {
       frame = parseClientFrame(data);
     } catch (error) {
-      const id = error instanceof FrameError ? error.id : null;
-      this.#sendControl(session, errorFrame(id, 'bad_request', error instanceof Error ? error.message : 'frame: invalid'));
+      const frameError = error instanceof FrameError ? error : undefined;
+      const message = error instanceof Error ? error.message : 'frame: invalid';
+      this.#sendControl(session, errorFrame(frameError?.id ?? null, 'bad_request', message, frameError?.type));
       return;
     }
     switch (frame.type) {

@@ -146,6 +146,15 @@ export function gateChecks({ runtime }: Target): void {
       for (const headers of attempts) expectError(await raw(gated(), { headers }), 401, 'unauthorized');
       // ?token= is for WebSocket upgrades only; on REST it would leak into logs.
       expectError(await raw(`${gated()}?token=${token}`), 401, 'unauthorized');
+      // Not even with an Upgrade header: only a GET upgrade of /ws or /api/ws may carry the token that way.
+      // (Status only: on Node a refused upgrade-style request gets no body.)
+      const upgrade = { upgrade: 'websocket', connection: 'Upgrade' };
+      expect((await raw(`${gated()}?token=${token}`, { headers: upgrade })).status).toBe(401);
+      expect((await raw(gated(), { headers: { ...upgrade, 'sec-websocket-protocol': `bearer.${token}` } })).status).toBe(401);
+      // Deno's HTTP layer itself refuses a POST upgrade (400); either way the token must not rotate.
+      const rotate = await raw(`${exposed.url}/api/auth/rotate?token=${token}`, { method: 'POST', headers: upgrade });
+      expect([400, 401]).toContain(rotate.status);
+      expect((await raw(gated(), { headers: bearer(token) })).status).toBe(200);
     });
 
     it('still checks Host and Origin when the token is right', async () => {

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -19,6 +19,7 @@ interface SavedConfig {
   mcpPort: number;
   expose: boolean;
   tokens: { name: string; hash: string }[];
+  limits: Record<string, number>;
 }
 
 function savedConfig(home: string, file = 'config.json'): SavedConfig {
@@ -469,6 +470,14 @@ function cliChecks({ runtime }: Target): void {
 
         expect((await offline(['token', 'revoke', 'file-bot'])).code).toBe(0);
         expect(await eventually(async () => (await status(named)) === 401)).toBe(true);
+
+        // An edit by hand (written whole, then renamed into place): the body limit follows too.
+        const file = join(exposed.home, 'config.json');
+        const edited = { ...savedConfig(exposed.home), limits: { ...savedConfig(exposed.home).limits, maxBodyBytes: 2048 } };
+        writeFileSync(`${file}.edit`, JSON.stringify(edited, null, 2), { mode: 0o600 });
+        renameSync(`${file}.edit`, file);
+        const big = { method: 'POST', headers: bearer(fresh), body: { env: { PADDING: 'x'.repeat(5000) } } };
+        expect(await eventually(async () => (await raw(`${exposed.url}/api/terminals`, big)).status === 413)).toBe(true);
         expect(exposed.output()).toContain('changed on disk; reloaded');
         expect(exposed.output()).not.toContain(fresh);
       } finally {

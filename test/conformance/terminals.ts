@@ -108,9 +108,16 @@ async function expectGone(pids: number[], why: string) {
  * the SIGHUP a dying shell or a closing PTY sends, so only termgate's own
  * session kill can end it.
  */
-async function startBackgroundJob(api: ReturnType<typeof client>, id: string, ignoreHangup = false): Promise<number> {
+/** A job that ignores SIGHUP, and one in a session of its own (still a child of the terminal's shell). */
+const JOBS = {
+  plain: `sleep 1000 & echo "BG=$!="`,
+  ignoresHangup: `(trap '' HUP; exec sleep 1000) & echo "BG=$!="`,
+  ownSession: `setsid -w sh -c 'echo "BG=$$="; exec sleep 1000' &`,
+} as const;
+
+async function startBackgroundJob(api: ReturnType<typeof client>, id: string, kind: keyof typeof JOBS = 'plain'): Promise<number> {
   const { next } = await api.read(id);
-  await api.input(id, `${ignoreHangup ? "(trap '' HUP; exec sleep 1000)" : 'sleep 1000'} & echo "BG=$!="\r`);
+  await api.input(id, `${JOBS[kind]}\r`);
   const { text } = await api.follow(id, { since: next, until: (text) => /BG=\d+=/.test(text) });
   const pid = Number(/BG=(\d+)=/.exec(text)![1]);
   expect(alive(pid)).toBe(true);
@@ -264,6 +271,7 @@ export function terminalChecks({ runtime }: Target): void {
         ['POST', '', '{"cols": 80,', 400, 'bad_request', 'body'],
         ['POST', '', { cols: 'wide' }, 400, 'bad_request', 'cols'],
         ['POST', '', { cols: 1001 }, 400, 'bad_request', 'cols'],
+        ['POST', '', { name: '' }, 400, 'bad_request', 'name'],
         ['POST', '', { rows: 0 }, 400, 'bad_request', 'rows'],
         ['POST', '', { colour: 'red' }, 400, 'bad_request', 'colour'],
         ['POST', '', { args: 'x' }, 400, 'bad_request', 'args'],
@@ -296,7 +304,11 @@ export function terminalChecks({ runtime }: Target): void {
 
     it('leaves no process behind after DELETE', async () => {
       const { id, pid } = await api.create();
-      const jobs = [await startBackgroundJob(api, id), await startBackgroundJob(api, id, true)];
+      const jobs = [
+        await startBackgroundJob(api, id),
+        await startBackgroundJob(api, id, 'ignoresHangup'),
+        await startBackgroundJob(api, id, 'ownSession'),
+      ];
       await api.remove(id);
       await expectGone([pid, ...jobs], 'the shell and its background jobs');
     });
@@ -348,7 +360,7 @@ export function terminalChecks({ runtime }: Target): void {
 
     it('leaves no process behind after SIGTERM to the server', async () => {
       const terminals = [await api.create(), await api.create()];
-      const jobs = [await startBackgroundJob(api, terminals[0]!.id), await startBackgroundJob(api, terminals[1]!.id, true)];
+      const jobs = [await startBackgroundJob(api, terminals[0]!.id), await startBackgroundJob(api, terminals[1]!.id, 'ignoresHangup')];
       expect(await server.stop()).toBe(0);
       await expectGone([...terminals.map((t) => t.pid), ...jobs], 'shells and background jobs after SIGTERM');
     });
