@@ -102,6 +102,9 @@ export function websocketChecks({ runtime }: Target): void {
           const answer = await socket.waitFor((f) => f.success === false && message.test(f.error.message), 5000, String(message));
           expect(answer.id, String(message)).toEqual(id);
           expect(answer.error.code).toBe('bad_request');
+          // Answers to heartbeat, subscribe and unsubscribe carry the type, failed ones too.
+          const type = typeof frame === 'string' && /"type":"(subscribe|unsubscribe|heartbeat)"/.exec(frame)?.[1];
+          expect(answer.type, String(message)).toBe(type || undefined);
         }
         expect(await socket.request({ type: 'heartbeat' })).toMatchObject({ success: true });
         await socket.close();
