@@ -9,7 +9,7 @@ import { Credentials, type NamedTokenInfo } from '../../src/credentials.ts';
 import { maskToken } from '../../src/routes/settings.ts';
 import { CliError, EXIT_NOT_RUNNING } from './cli-error.ts';
 import type { FileConfigStorage } from './config-file.ts';
-import { configStorage, openConfig } from './home.ts';
+import { configStorage, envToken, openConfig } from './home.ts';
 import { callServer, findServer, type RemoteServer } from './remote.ts';
 
 export interface CommandContext {
@@ -55,8 +55,7 @@ export async function commandContext(options: { dev: boolean; port: number | und
   const storage = configStorage(options.dev);
   const defaults = options.dev ? DEV_PORTS : PROD_PORTS;
   const port = options.port ?? envPort() ?? (await readSavedConfig(storage))?.apiPort ?? defaults.api;
-  const envToken = process.env.TERMGATE_TOKEN || undefined;
-  return { dev: options.dev, port, storage, envToken };
+  return { dev: options.dev, port, storage, envToken: envToken() };
 }
 
 /** The token a CLI call presents to an exposed server, read when needed (it may have been rotated). */

@@ -1,4 +1,4 @@
-/** Where termgate keeps its config: $TERMGATE_HOME or ~/.termgate, with a separate file for --dev. */
+/** Where termgate keeps its config ($TERMGATE_HOME or ~/.termgate, a separate file for --dev), and TERMGATE_TOKEN. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, ConfigStore } from '../../src/config.ts';
@@ -23,4 +23,18 @@ export async function openConfig(storage: ConfigStorage, dev: boolean): Promise<
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
+}
+
+/** Shorter than this, a fixed token could be guessed: the gate does not limit attempts. */
+const MIN_ENV_TOKEN_LENGTH = 32;
+
+/** TERMGATE_TOKEN when set (a fixed token that replaces authToken); refused when too short to be safe. */
+export function envToken(): string | undefined {
+  const value = process.env.TERMGATE_TOKEN;
+  if (value === undefined || value === '') return undefined;
+  if (value.length < MIN_ENV_TOKEN_LENGTH) {
+    // The length only: the value is a secret.
+    throw new CliError(`TERMGATE_TOKEN: must be at least ${MIN_ENV_TOKEN_LENGTH} characters (the gate does not limit guesses), got ${value.length}`);
+  }
+  return value;
 }

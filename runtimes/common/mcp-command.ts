@@ -6,7 +6,7 @@
 import { isAddressInUse, urlFor } from '../../src/listener.ts';
 import { MCP_PATH, McpSidecar } from '../../src/mcp/sidecar.ts';
 import { CliError } from './cli-error.ts';
-import { configStorage, openConfig } from './home.ts';
+import { configStorage, envToken, openConfig } from './home.ts';
 import { nodeSystem } from './system.ts';
 import type { RuntimeWiring } from './wiring.ts';
 
@@ -42,7 +42,7 @@ export async function mcp(wiring: RuntimeWiring, options: McpOptions): Promise<v
     runtime: wiring.runtime,
     bindHost: host,
     apiUrl: apiUrl(options.apiUrl),
-    envToken: process.env.TERMGATE_TOKEN || undefined,
+    envToken: envToken(),
     interfaceAddresses: () => nodeSystem.interfaceAddresses(),
     log: (line) => console.error(`termgate mcp: ${line}`),
   });

@@ -6,7 +6,7 @@
 import { Core } from '../../src/core.ts';
 import { isAddressInUse, urlFor } from '../../src/listener.ts';
 import { CliError } from './cli-error.ts';
-import { configStorage, openConfig } from './home.ts';
+import { configStorage, envToken, openConfig } from './home.ts';
 import { nodeSystem } from './system.ts';
 import type { RuntimeWiring } from './wiring.ts';
 
@@ -32,7 +32,7 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
       ...wiring,
       storage,
       system: nodeSystem,
-      envToken: process.env.TERMGATE_TOKEN,
+      envToken: envToken(),
       log: (line) => console.error(`termgate: ${line}`),
     },
     config,

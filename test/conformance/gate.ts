@@ -1,8 +1,8 @@
 /** SPEC §3–§5 and the config file: every row of the gate, in local and exposed mode. */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, tempHome, type RunningServer } from '../harness.ts';
+import { runCli, startServer, tempHome, type RunningServer } from '../harness.ts';
 import { basic, bearer, raw } from '../http.ts';
 import { networkInterfaces } from 'node:os';
 import type { Target } from './suite.ts';
@@ -256,6 +256,19 @@ export function gateChecks({ runtime }: Target): void {
       expectError(rotate, 409, 'conflict');
       expect(rotate.json().error.message).toMatch(/TERMGATE_TOKEN/);
       expect(rotate.text).not.toContain(envToken);
+    });
+
+    it('is refused when shorter than 32 characters, without being printed', async () => {
+      const short = 'short-secret-42';
+      const home = tempHome();
+      try {
+        const result = await runCli(runtime, ['serve', '--port', '0'], { TERMGATE_HOME: home, TERMGATE_TOKEN: short });
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toMatch(/TERMGATE_TOKEN: must be at least 32 characters/);
+        expect(result.stdout + result.stderr).not.toContain(short);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
     });
   });
 
