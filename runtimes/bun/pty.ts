@@ -11,7 +11,7 @@ import { constants } from 'node:os';
 import type { Subprocess, Terminal } from 'bun';
 import type { PtyHost, PtyProcess, PtySpawnOptions } from '../../src/platform.ts';
 import { Drain } from '../common/pty-drain.ts';
-import { killSession } from '../common/process-tree.ts';
+import { endSession, killSession } from '../common/process-tree.ts';
 
 class BunPtyProcess implements PtyProcess {
   readonly pid: number;
@@ -90,7 +90,7 @@ class BunPtyProcess implements PtyProcess {
   kill(): void {
     // After the exit was reported the pid may already belong to someone else.
     if (this.#reported) return;
-    killSession(this.pid);
+    endSession(this.pid);
   }
 
   onData(listener: (chunk: Uint8Array) => void): void {

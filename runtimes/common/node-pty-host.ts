@@ -21,7 +21,7 @@ import { readSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
 import type { PtyHost, PtyProcess, PtySpawnOptions } from '../../src/platform.ts';
 import { Drain } from './pty-drain.ts';
-import { killSession } from './process-tree.ts';
+import { endSession, killSession } from './process-tree.ts';
 
 /** The part of node-pty's private read stream we wrap (UnixTerminal#_socket, a tty.ReadStream). */
 interface PtySocket {
@@ -150,7 +150,7 @@ class NodePtyProcess implements PtyProcess {
   kill(): void {
     // After the exit was reported the pid may already belong to someone else.
     if (this.#exit) return;
-    killSession(this.pid);
+    endSession(this.pid);
   }
 
   onData(listener: (chunk: Uint8Array) => void): void {

@@ -56,16 +56,32 @@ export function sessionMembers(sessionId: number): number[] {
 
 export function killSession(sessionId: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   if (!Number.isInteger(sessionId) || sessionId <= 1) return;
-  for (const pid of sessionMembers(sessionId)) {
+  const members = sessionMembers(sessionId);
+  // Each process gets the signal once: the leader's group is part of the session, and a
+  // shell that gets a second SIGHUP while running its EXIT trap dies in the middle of it.
+  // The group kill is for systems without /proc, where no member could be listed.
+  const targets = members.length > 0 ? members : [-sessionId];
+  for (const pid of targets) {
     try {
       process.kill(pid, signal);
     } catch {
       // already gone
     }
   }
-  try {
-    process.kill(-sessionId, signal);
-  } catch {
-    // already gone
-  }
+}
+
+/** How long programs get to exit on SIGHUP before the rest of the session is killed. */
+const HANGUP_GRACE_MS = 500;
+
+/**
+ * Ends a terminal's session as closing a terminal window does: SIGHUP first,
+ * so programs can clean up (a shell runs its EXIT trap; pyenv's rehash, for
+ * one, removes its lock file there; killed outright it leaves the lock behind
+ * and every later shell waits 60 s for it), then SIGKILL for whatever is left
+ * (a job that ignores SIGHUP). The timer is not unref'd: a shutting-down
+ * server waits for it, so nothing outlives the server.
+ */
+export function endSession(sessionId: number): void {
+  killSession(sessionId, 'SIGHUP');
+  setTimeout(() => killSession(sessionId, 'SIGKILL'), HANGUP_GRACE_MS);
 }

@@ -21,17 +21,17 @@ export const nodeSystem: SystemInfo = {
   defaultShell() {
     // $SHELL may be unset (CI, services), and Bun's userInfo() reports the shell
     // as "unknown", so every candidate must be an executable absolute path.
-    let accountShell: string | undefined;
-    try {
-      accountShell = userInfo().shell ?? undefined;
-    } catch {
-      // No passwd entry for this uid (containers): fall through to the fixed paths.
-    }
-    const candidates = [process.env.SHELL, accountShell, '/bin/bash', '/bin/sh'];
     // nologin and false are how service accounts say "no shell": a terminal would exit at once.
     const usable = (path: string | undefined): path is string =>
       path !== undefined && isAbsolute(path) && !/\/(nologin|false)$/.test(path) && isExecutableFile(path);
-    return candidates.find(usable) ?? '/bin/sh';
+    if (usable(process.env.SHELL)) return process.env.SHELL;
+    let accountShell: string | undefined;
+    try {
+      accountShell = userInfo().shell ?? undefined; // a passwd lookup: only when $SHELL will not do
+    } catch {
+      // No passwd entry for this uid (containers): fall through to the fixed paths.
+    }
+    return [accountShell, '/bin/bash', '/bin/sh'].find(usable) ?? '/bin/sh';
   },
 
   homeDir() {

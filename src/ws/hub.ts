@@ -511,10 +511,11 @@ export class WsHub {
     session.pumpDelay = progressed ? PUMP_POLL_MIN_MS : Math.min(PUMP_POLL_MAX_MS, session.pumpDelay * 2);
     let stillLagging = false;
     for (const sub of session.subscriptions.values()) {
+      const before = sub.next;
       while (sub.lagging && !session.closing && session.connection.bufferedAmount() < hwm) {
         this.#sendBacklog(sub);
-        if (sub.tail) sub.tailProgressAt = Date.now();
       }
+      if (sub.tail && sub.next > before) sub.tailProgressAt = Date.now();
       if (session.closing) return;
       if (sub.tail && sub.lagging && Date.now() - sub.tailProgressAt > TAIL_STALL_MS) {
         return this.#closeSession(

@@ -3,7 +3,7 @@
  * without loss, UTF-8 across reads, validation, and no process left behind.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempHome, type RunningServer } from '../harness.ts';
@@ -103,18 +103,18 @@ async function expectGone(pids: number[], why: string) {
 }
 
 /**
- * Starts `sleep 1000 &` in an interactive shell terminal (in a process group
- * of its own); resolves with the job's pid. `ignoreHangup` makes it immune to
- * the SIGHUP a dying shell or a closing PTY sends, so only termgate's own
- * session kill can end it.
+ * Background jobs an interactive shell starts in process groups of their own:
+ * a plain one, one immune to the SIGHUP a dying shell or a closing PTY sends
+ * (only termgate's own kill can end it), and one in a session of its own
+ * (still a child of the terminal's shell).
  */
-/** A job that ignores SIGHUP, and one in a session of its own (still a child of the terminal's shell). */
 const JOBS = {
   plain: `sleep 1000 & echo "BG=$!="`,
   ignoresHangup: `(trap '' HUP; exec sleep 1000) & echo "BG=$!="`,
   ownSession: `setsid -w sh -c 'echo "BG=$$="; exec sleep 1000' &`,
 } as const;
 
+/** Starts a job of that kind in the terminal; resolves with its pid. */
 async function startBackgroundJob(api: ReturnType<typeof client>, id: string, kind: keyof typeof JOBS = 'plain'): Promise<number> {
   const { next } = await api.read(id);
   await api.input(id, `${JOBS[kind]}\r`);
@@ -311,6 +311,18 @@ export function terminalChecks({ runtime }: Target): void {
       ];
       await api.remove(id);
       await expectGone([pid, ...jobs], 'the shell and its background jobs');
+    });
+
+    it('hangs up before it kills: a program that traps SIGHUP can clean up on DELETE', async () => {
+      const marker = join(server.home, `hup-${Date.now()}.txt`);
+      const script = `trap 'echo cleaned > ${marker}; exit 0' HUP; echo ready; while :; do sleep 0.1; done`;
+      const { id } = await api.create({ command: 'sh', args: ['-c', script] });
+      await api.follow(id, { until: (text) => text.includes('ready') });
+      await api.remove(id);
+      // The redirection creates the file before echo writes to it: wait for the whole line.
+      const written = () => (existsSync(marker) ? readFileSync(marker, 'utf8') : '');
+      for (let i = 0; i < 40 && written() !== 'cleaned\n'; i++) await sleep(50);
+      expect(written()).toBe('cleaned\n');
     });
   });
 
