@@ -125,9 +125,9 @@ async function setup(capacity = 1 << 20, highWater = 16 * 1024) {
 const line = (i: number) => `line ${i} ${'x'.repeat(i % 97)}\r\n`;
 /** Lets the hub's batch timer run, as the next PTY read would. */
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-/** 8000 lines (about 400 KiB, far over the test high-water mark), letting timers run every 40 lines. */
-async function emitLines(terminals: ScriptedTerminals, onTick: () => Promise<unknown> = tick): Promise<void> {
-  for (let i = 0; i < 8000; i++) {
+/** `count` lines (8000: about 400 KiB, far over the test high-water mark), letting timers run every 40 lines. */
+async function emitLines(terminals: ScriptedTerminals, onTick: () => Promise<unknown> = tick, count = 8000): Promise<void> {
+  for (let i = 0; i < count; i++) {
     terminals.emit(line(i));
     if (i % 40 === 0) await onTick();
   }
@@ -169,13 +169,10 @@ describe('ws hub flow control', () => {
     const fast = connect();
     message(slow, { type: 'subscribe', terminalId: 't1' });
     message(fast, { type: 'subscribe', terminalId: 't1' });
-    for (let i = 0; i < 8000; i++) {
-      terminals.emit(line(i));
-      if (i % 40 === 0) {
-        await tick();
-        drain(fast);
-      }
-    }
+    await emitLines(terminals, async () => {
+      await tick();
+      drain(fast);
+    });
     terminals.exit();
     drain(fast);
     // The slow one got no more than its high-water mark plus a batch, and no exit yet.
@@ -197,13 +194,14 @@ describe('ws hub flow control', () => {
     const fast = connect();
     message(stalled, { type: 'subscribe', terminalId: 't1' });
     message(fast, { type: 'subscribe', terminalId: 't1' });
-    for (let i = 0; i < 6000; i++) {
-      terminals.emit(line(i));
-      if (i % 40 === 0) {
+    await emitLines(
+      terminals,
+      async () => {
         await tick();
         drain(fast);
-      }
-    }
+      },
+      6000,
+    );
     await tick();
     expect(stalled.closedWith?.[0]).toBe(4008);
     expect(stalled.closedWith?.[1]).toMatch(/since/);
