@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliCommand, ROOT, tempHome, type Runtime } from '../test/harness.ts';
+import { cliCommand, ROOT, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
 import { onCpu, ratio, runToEnd, startPrinting, type Row, type Started } from './util.ts';
 
 const RUNTIMES = (process.env.BENCH_RUNTIMES?.split(',') ?? ['node', 'bun', 'deno']) as Runtime[];
@@ -55,7 +55,7 @@ export async function gateBenchmark(): Promise<Row[]> {
     let gated: Started | undefined;
     let bare: Started | undefined;
     try {
-      gated = await startPrinting(...onCpu(0, command, args), { TERMGATE_HOME: home, TERMGATE_TOKEN: '' });
+      gated = await startPrinting(...onCpu(0, command, args), serverEnv(home));
       bare = await startPrinting(...onCpu(0, bareCmd, bareArgs));
       const token = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).authToken as string;
       const auth = { authorization: `Bearer ${token}` };

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliCommand, ROOT, tempHome, type Runtime } from '../test/harness.ts';
+import { cliCommand, ROOT, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
 import { ratio, startPrinting, type Row, type Started } from './util.ts';
 
 const RUNTIMES = (process.env.BENCH_RUNTIMES?.split(',') ?? ['node', 'bun', 'deno']) as Runtime[];
@@ -69,7 +69,7 @@ export async function streamBenchmark(): Promise<Row[]> {
     const [command, args] = cliCommand(runtime, ['serve', '--port', '0']);
     let server: Started | undefined;
     try {
-      server = await startPrinting(command, args, { TERMGATE_HOME: home, TERMGATE_TOKEN: '' });
+      server = await startPrinting(command, args, serverEnv(home));
       // Alternate bare PTY, server without a client (its PTY path alone), server with one client.
       let baseline = { bytes: 0, rate: 0 };
       let alone = Infinity;

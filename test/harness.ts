@@ -4,8 +4,8 @@
  * only). Shared by the conformance suite, the CLI tests and the benchmarks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export type Runtime = 'node' | 'bun' | 'deno';
@@ -28,6 +28,26 @@ export function cliCommand(runtime: Runtime, args: string[]): [string, string[]]
 
 export function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'termgate-test-'));
+}
+
+/**
+ * The environment a test server runs with: its own TERMGATE_HOME, no
+ * TERMGATE_TOKEN, and an empty HOME inside that TERMGATE_HOME, so the shells
+ * it starts don't read this machine's rc files. Root's `.bashrc` here runs
+ * `pyenv init`, whose rehash takes a lock file in ~/.pyenv: a shell ended
+ * during its startup could leave that lock behind, and every later bash on the
+ * machine then waited 60 s for it (that failed a CI run). Deno keeps its cache
+ * under the real home (DENO_DIR), so that one is passed on.
+ */
+export function serverEnv(termgateHome: string): Record<string, string> {
+  const home = join(termgateHome, 'user-home');
+  mkdirSync(home, { recursive: true });
+  return {
+    TERMGATE_HOME: termgateHome,
+    TERMGATE_TOKEN: '',
+    HOME: home,
+    DENO_DIR: process.env.DENO_DIR ?? join(homedir(), '.cache', 'deno'),
+  };
 }
 
 export interface StartOptions {
@@ -73,7 +93,7 @@ export async function startServer(runtime: Runtime, options: StartOptions = {}):
   ]);
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, TERMGATE_HOME: home, TERMGATE_TOKEN: '', ...options.env },
+    env: { ...process.env, ...serverEnv(home), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

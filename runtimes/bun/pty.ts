@@ -24,6 +24,8 @@ class BunPtyProcess implements PtyProcess {
   #reported = false;
   #drain: Drain | undefined;
   #bytesSeen = 0;
+  /** kill() was called: the session is being hung up (endSession); the exit waits for it to end. */
+  #ending: 'no' | 'hanging up' | 'done' = 'no';
 
   constructor(options: PtySpawnOptions) {
     this.#proc = Bun.spawn([options.command, ...options.args], {
@@ -53,8 +55,10 @@ class BunPtyProcess implements PtyProcess {
       };
       if (!this.#streamEnded) {
         // A background job or an escaped process still holds the PTY open: end
-        // the session, then close the PTY once its output has gone quiet.
-        killSession(this.pid);
+        // the session (unless kill() is hanging it up: its SIGKILL comes later,
+        // so a program running its EXIT trap gets that grace), then close the
+        // PTY once its output has gone quiet.
+        if (this.#ending === 'no') killSession(this.pid);
         this.#drain = new Drain(
           () => this.#bytesSeen,
           () => {
@@ -69,7 +73,7 @@ class BunPtyProcess implements PtyProcess {
   }
 
   #maybeReport(): void {
-    if (this.#reported || !this.#childExit || !this.#streamEnded) return;
+    if (this.#reported || !this.#childExit || !this.#streamEnded || this.#ending === 'hanging up') return;
     this.#reported = true;
     this.#drain?.cancel();
     if (!this.#terminal.closed) this.#terminal.close();
@@ -89,8 +93,12 @@ class BunPtyProcess implements PtyProcess {
 
   kill(): void {
     // After the exit was reported the pid may already belong to someone else.
-    if (this.#reported) return;
-    endSession(this.pid);
+    if (this.#reported || this.#ending !== 'no') return;
+    this.#ending = 'hanging up';
+    void endSession(this.pid).then(() => {
+      this.#ending = 'done';
+      this.#maybeReport();
+    });
   }
 
   onData(listener: (chunk: Uint8Array) => void): void {

@@ -52,6 +52,8 @@ class NodePtyProcess implements PtyProcess {
   #drain: Drain | undefined;
   #bytesSeen = 0;
   #sinceYield = 0;
+  /** Set by kill(): the session is being hung up; resolves when it is empty (endSession). */
+  #ending: Promise<void> | undefined;
 
   constructor(options: PtySpawnOptions) {
     this.#term = spawn(options.command, options.args, {
@@ -81,8 +83,10 @@ class NodePtyProcess implements PtyProcess {
         // node-pty's timer: the child exited 200 ms ago and the PTY is still open.
         // End the session so the slave closes; the stream then reaches EIO/EOF (above).
         // If something outside the session holds it, finish once reads go quiet.
+        // While kill() hangs up, its own SIGKILL comes later: a program still
+        // running its EXIT trap gets that grace.
         this.#closing = 'waiting';
-        killSession(this.pid);
+        if (!this.#ending) killSession(this.pid);
         this.#drain = new Drain(() => this.#bytesSeen, () => this.#finish(destroy));
       }
       return socket;
@@ -101,8 +105,13 @@ class NodePtyProcess implements PtyProcess {
       }
     });
     this.#term.onExit(({ exitCode, signal }) => {
-      this.#exit = { code: exitCode, signal: signal ? signal : null };
-      for (const listener of this.#exitListeners.splice(0)) listener(this.#exit.code, this.#exit.signal);
+      const report = () => {
+        this.#exit = { code: exitCode, signal: signal ? signal : null };
+        for (const listener of this.#exitListeners.splice(0)) listener(this.#exit.code, this.#exit.signal);
+      };
+      // While kill() hangs up, the exit counts once the whole session has ended.
+      if (this.#ending) void this.#ending.then(report);
+      else report();
     });
   }
 
@@ -149,8 +158,8 @@ class NodePtyProcess implements PtyProcess {
 
   kill(): void {
     // After the exit was reported the pid may already belong to someone else.
-    if (this.#exit) return;
-    endSession(this.pid);
+    if (this.#exit || this.#ending) return;
+    this.#ending = endSession(this.pid);
   }
 
   onData(listener: (chunk: Uint8Array) => void): void {

@@ -324,6 +324,19 @@ export function terminalChecks({ runtime }: Target): void {
       for (let i = 0; i < 40 && written() !== 'cleaned\n'; i++) await sleep(50);
       expect(written()).toBe('cleaned\n');
     });
+
+    it('hangs up like a closing window: a program under the shell finishes its EXIT trap on DELETE', async () => {
+      // SIGHUP to every process of the session at once gave this program a second one
+      // (from the kernel, as the shell exited) in the middle of its trap: 3 clean-ups of 10.
+      const marker = join(server.home, `exit-trap-${Date.now()}.txt`);
+      const { id } = await api.create();
+      await api.input(id, `bash -c 'trap "sleep 0.2; echo cleaned > ${marker}" EXIT; echo rea""dy; sleep 1000'\r`);
+      await api.follow(id, { until: (text) => text.includes('ready') });
+      await api.remove(id);
+      const written = () => (existsSync(marker) ? readFileSync(marker, 'utf8') : '');
+      for (let i = 0; i < 40 && written() !== 'cleaned\n'; i++) await sleep(50);
+      expect(written()).toBe('cleaned\n');
+    });
   });
 
   describe('terminals with small limits', () => {
