@@ -37,7 +37,7 @@ export function tempHome(): string {
  * `pyenv init`, whose rehash takes a lock file in ~/.pyenv: a shell ended
  * during its startup could leave that lock behind, and every later bash on the
  * machine then waited 60 s for it (that failed a CI run). Deno keeps its cache
- * under the real home (DENO_DIR), so that one is passed on.
+ * under the real home, so DENO_DIR points there.
  */
 export function serverEnv(termgateHome: string): Record<string, string> {
   const home = join(termgateHome, 'user-home');
@@ -46,8 +46,14 @@ export function serverEnv(termgateHome: string): Record<string, string> {
     TERMGATE_HOME: termgateHome,
     TERMGATE_TOKEN: '',
     HOME: home,
-    DENO_DIR: process.env.DENO_DIR ?? join(homedir(), '.cache', 'deno'),
+    DENO_DIR: process.env.DENO_DIR ?? denoCacheDir(),
   };
+}
+
+/** Deno's default cache directory, which it derives from HOME. */
+function denoCacheDir(): string {
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Caches', 'deno');
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'deno');
 }
 
 export interface StartOptions {

@@ -92,7 +92,8 @@ class BunPtyProcess implements PtyProcess {
   }
 
   kill(): void {
-    // After the exit was reported the pid may already belong to someone else.
+    // After the exit was reported the pid may already belong to someone else
+    // (before that, endSession signals the leader only if /proc still lists it).
     if (this.#reported || this.#ending !== 'no') return;
     this.#ending = 'hanging up';
     void endSession(this.pid).then(() => {

@@ -157,7 +157,8 @@ class NodePtyProcess implements PtyProcess {
   }
 
   kill(): void {
-    // After the exit was reported the pid may already belong to someone else.
+    // After the exit was reported the pid may already belong to someone else
+    // (before that, endSession signals the leader only if /proc still lists it).
     if (this.#exit || this.#ending) return;
     this.#ending = endSession(this.pid);
   }
