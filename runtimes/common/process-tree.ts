@@ -114,7 +114,7 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  * a program: cut short, it leaves its lock file behind, and every later shell
  * on the machine waits 60 s for it. Measured here, shells ended at a random
  * moment of their startup: SIGHUP to every member left the lock in 10 of 200
- * runs, SIGHUP to the leader in 6 of 280 (1 of 200 through DELETE; a hangup
+ * runs, SIGHUP to the leader in 6 of 280 (5 of 500 through DELETE; a hangup
  * alone, never followed by SIGKILL, in 2 of 200: pyenv's own window between
  * taking the lock and setting its trap).
  *
