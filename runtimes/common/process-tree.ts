@@ -20,7 +20,6 @@ interface ProcessEntry {
 }
 
 /** Live processes (zombies left out: they are gone, only not yet reaped); undefined without /proc. */
-/** Live processes (zombies left out: they are gone, only not yet reaped); undefined without /proc. */
 function processTable(): ProcessEntry[] | undefined {
   let entries: string[];
   try {
