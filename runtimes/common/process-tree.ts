@@ -10,6 +10,7 @@
  * as it is for a terminal emulator.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A process as /proc shows it; `started` (clock ticks after boot) tells a reused pid apart. */
 interface ProcessEntry {
@@ -92,8 +93,6 @@ const HANGUP_GRACE_MS = 500;
 const KILL_SETTLE_MS = 200;
 /** How often we look whether the session has emptied. */
 const POLL_MS = 25;
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /**
  * Ends a terminal's session as closing a terminal window does: SIGHUP to the
