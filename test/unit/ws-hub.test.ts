@@ -119,7 +119,13 @@ async function setup(capacity = 1 << 20, highWater = 16 * 1024) {
     connection.queued = 0;
     hub.handlers.onDrain?.(connection);
   };
-  return { hub, terminals, connect, message, drain };
+  /** Drains the connections round after round until each has every byte emitted, for at most `maxRounds` rounds. */
+  const drainAll = (connections: FakeConnection[], maxRounds: number) => {
+    for (let round = 0; round < maxRounds && connections.some((c) => c.received().next !== terminals.output.length); round++) {
+      for (const connection of connections) drain(connection);
+    }
+  };
+  return { hub, terminals, connect, message, drain, drainAll };
 }
 
 const line = (i: number) => `line ${i} ${'x'.repeat(i % 97)}\r\n`;
@@ -164,7 +170,7 @@ describe('ws hub flow control', () => {
   });
 
   it('a subscriber that stops reading pauses, catches up from scrollback on drain, and gets exit after all output', async () => {
-    const { terminals, connect, message, drain } = await setup();
+    const { terminals, connect, message, drain, drainAll } = await setup();
     const slow = connect();
     const fast = connect();
     message(slow, { type: 'subscribe', terminalId: 't1' });
@@ -179,7 +185,7 @@ describe('ws hub flow control', () => {
     expect(slow.queued).toBeLessThan(16 * 1024 + BATCH + 200);
     expect(slow.frames.some((f) => f.event?.type === 'terminal.exit')).toBe(false);
     expect(fast.received().text).toBe(terminals.output);
-    for (let i = 0; i < 1000 && slow.received().next !== terminals.output.length; i++) drain(slow);
+    drainAll([slow], 1000);
     const got = slow.received();
     expect(got.contiguous).toBe(true);
     expect(got.text).toBe(terminals.output);
@@ -221,19 +227,19 @@ describe('ws hub flow control', () => {
   });
 
   it('holds terminal.exit for a lagging subscriber until its output is sent', async () => {
-    const { terminals, connect, message, drain } = await setup();
+    const { terminals, connect, message, drainAll } = await setup();
     const slow = connect();
     message(slow, { type: 'subscribe', terminalId: 't1' });
     await emitLines(terminals);
     terminals.exit();
     expect(slow.frames.some((f) => f.event?.type === 'terminal.exit')).toBe(false);
-    for (let i = 0; i < 100 && slow.received().next !== terminals.output.length; i++) drain(slow);
+    drainAll([slow], 100);
     expect(slow.received()).toMatchObject({ text: terminals.output, contiguous: true });
     expect(slow.frames.filter((f) => f.type === 'event').at(-1).event.type).toBe('terminal.exit');
   });
 
   it('sends a lagging subscriber the rest of the output, then closed, when its terminal is closed', async () => {
-    const { terminals, connect, message, drain } = await setup();
+    const { terminals, connect, message, drainAll } = await setup();
     const slow = connect();
     const other = connect();
     message(slow, { type: 'subscribe', terminalId: 't1' });
@@ -244,7 +250,7 @@ describe('ws hub flow control', () => {
     expect(other.frames.at(-1).event.type).toBe('terminal.closed');
     expect(slow.received().next).toBeLessThan(terminals.output.length);
     expect(() => terminals.read('t1')).toThrow(); // gone for everyone else
-    for (let i = 0; i < 100 && slow.received().next !== terminals.output.length; i++) drain(slow);
+    drainAll([slow], 100);
     expect(slow.received()).toMatchObject({ text: terminals.output, contiguous: true });
     expect(slow.frames.filter((f) => f.type === 'event').map((f) => f.event.type).slice(-2)).toEqual(['terminal.exit', 'terminal.closed']);
     expect(slow.closedWith).toBeUndefined();
@@ -294,11 +300,11 @@ describe('ws hub flow control', () => {
   });
 
   it('replays a large scrollback in bounded reads and frames', async () => {
-    const { terminals, connect, message, drain } = await setup(8 << 20, 64 * 1024);
+    const { terminals, connect, message, drainAll } = await setup(8 << 20, 64 * 1024);
     for (let i = 0; i < 40_000; i++) terminals.emit(line(i));
     const client = connect();
     message(client, { type: 'subscribe', terminalId: 't1', since: 0 });
-    for (let i = 0; i < 1000 && client.received().next !== terminals.output.length; i++) drain(client);
+    drainAll([client], 1000);
     expect(client.received()).toMatchObject({ start: 0, contiguous: true, next: terminals.output.length });
     expect(client.received().text === terminals.output).toBe(true);
     expect(Math.max(...terminals.reads)).toBeLessThanOrEqual(64 * 1024);
@@ -307,14 +313,12 @@ describe('ws hub flow control', () => {
   });
 
   it('shares catch-up chunks among subscribers that lag together', async () => {
-    const { terminals, connect, message, drain } = await setup(8 << 20, 64 * 1024);
+    const { terminals, connect, message, drainAll } = await setup(8 << 20, 64 * 1024);
     for (let i = 0; i < 20_000; i++) terminals.emit(line(i));
     const clients = [connect(), connect(), connect()];
     // Different starting points inside the first chunk: they converge at its end.
     clients.forEach((client, i) => message(client, { type: 'subscribe', terminalId: 't1', since: i * 1000 }));
-    for (let round = 0; round < 1000 && clients.some((c) => c.received().next !== terminals.output.length); round++) {
-      for (const client of clients) drain(client);
-    }
+    drainAll(clients, 1000);
     clients.forEach((client, i) => expect(client.received().text === terminals.output.slice(i * 1000)).toBe(true));
     const chunks = Math.ceil(terminals.output.length / (256 * 1024));
     // One read per whole chunk; only each client's first (partial) chunk and the last, growing one are its own.
