@@ -3,6 +3,7 @@
  * read-modify-write path shared with the CLI (through ConfigStorage's lock).
  */
 import { z } from 'zod';
+import { TermgateError } from './errors.ts';
 import { randomHex } from './hex.ts';
 import type { ConfigStorage } from './platform.ts';
 
@@ -45,9 +46,10 @@ export const ConfigSchema = z.object({
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
+/** The file is corrupt or invalid. It is never replaced; a running server answers writes with 503 until it is fixed. */
+export class ConfigError extends TermgateError {
   constructor(message: string) {
-    super(message);
+    super('config_unreadable', message);
     this.name = 'ConfigError';
   }
 }
@@ -98,6 +100,7 @@ export class ConfigStore {
   readonly storage: ConfigStorage;
   /** Updates not yet written, so shutdown can wait for them. */
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #changeListeners: ((config: Readonly<Config>) => void)[] = [];
 
   private constructor(storage: ConfigStorage, current: Config, knownText: string | null) {
     this.storage = storage;
@@ -182,6 +185,12 @@ export class ConfigStore {
     this.#current = config;
     this.#knownText = text;
     this.#generation++;
+    for (const listener of this.#changeListeners) listener(config);
+  }
+
+  /** Called after every change of the config in memory, whoever made it (this process or another). */
+  onChange(listener: (config: Readonly<Config>) => void): void {
+    this.#changeListeners.push(listener);
   }
 
   /** Resolves once every update started so far has been written (or has failed). */

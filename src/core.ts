@@ -5,9 +5,9 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ConfigStore } from './config.ts';
-import { Credentials } from './credentials.ts';
+import { Credentials, LOCAL, type Principal } from './credentials.ts';
 import { TermgateError, errorResponse } from './errors.ts';
-import { Gate, type GatePolicy, interfaceHostsCache, pathOf, WS_PATHS } from './gate.ts';
+import { Gate, type GatePolicy, interfaceHostsCache, pathOf, type Verdict, WS_PATHS } from './gate.ts';
 import { Listener, type ListenState } from './listener.ts';
 import type { FetchHandler, Platform } from './platform.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -17,7 +17,7 @@ import { uiRoutes } from './routes/ui.ts';
 import { Terminals } from './terminals/manager.ts';
 import type { TerminalManager } from './terminals/types.ts';
 import { VERSION } from './version.ts';
-import { WsHub } from './ws/hub.ts';
+import { CLOSE_TOKEN_REVOKED, WsHub } from './ws/hub.ts';
 
 /** How long the interface-address list is trusted before it is read again. */
 const INTERFACE_CACHE_MS = 5000;
@@ -45,6 +45,8 @@ export class Core {
   readonly terminals: TerminalManager;
   readonly #interfaceHosts: () => ReadonlySet<string>;
   readonly #shutdownHooks: (() => void | Promise<void>)[] = [];
+  /** The gate's verdict per admitted request, for the routes and the hub (local requests are not stored). */
+  readonly #principals = new WeakMap<Request, Principal>();
   #followTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor({ platform, config }: CoreOptions) {
@@ -61,6 +63,7 @@ export class Core {
       log: (line) => platform.log(line),
     });
     this.ws = new WsHub(this);
+    config.onChange(() => this.#closeRevokedSockets());
     // After the hub's hook: WebSockets get their close frame, then every terminal's session is killed.
     this.onShutdown(() => this.terminals.closeAll());
     this.app = this.#buildApp();
@@ -70,13 +73,44 @@ export class Core {
   readonly fetch: FetchHandler = (request, env) => {
     try {
       const verdict = this.gate.check(request, pathOf(request.url));
-      if (verdict === null) return this.app.fetch(request, env);
-      if (verdict instanceof Response) return verdict;
-      return verdict.then((refusal) => refusal ?? this.app.fetch(request, env), errorResponse);
+      if (verdict instanceof Promise) return verdict.then((later) => this.#admit(request, env, later), errorResponse);
+      return this.#admit(request, env, verdict);
     } catch (error) {
       return errorResponse(error);
     }
   };
+
+  #admit(request: Request, env: unknown, verdict: Verdict): Response | Promise<Response> {
+    if (verdict instanceof Response) return verdict;
+    if (verdict !== LOCAL) this.#principals.set(request, verdict);
+    return this.app.fetch(request, env);
+  }
+
+  /** Who the gate admitted `request` as (routes and the WebSocket hub ask). */
+  principalOf(request: Request): Principal {
+    return this.#principals.get(request) ?? LOCAL;
+  }
+
+  /**
+   * Ends every WebSocket whose credential no longer opens the gate: a named
+   * token revoked (through the API, the CLI or an edit of the file), or, with
+   * `mainRotated`, the main token after a rotation that asked for it.
+   */
+  #closeRevokedSockets(mainRotated = false): void {
+    const closed = this.ws.closeWhere(
+      (principal) => (mainRotated && principal.kind === 'main') || !this.credentials.stillValid(principal),
+      CLOSE_TOKEN_REVOKED,
+      mainRotated ? 'token rotated' : 'token revoked',
+    );
+    if (closed > 0) this.platform.log(`closed ${closed} WebSocket(s) opened with a ${mainRotated ? 'rotated' : 'revoked'} token`);
+  }
+
+  /** Mints a new main token; with `closeSockets`, WebSockets opened with the old one are closed too. */
+  async rotateToken(closeSockets: boolean): Promise<string> {
+    const token = await this.credentials.rotate();
+    if (closeSockets) this.#closeRevokedSockets(true);
+    return token;
+  }
 
   #policy(): GatePolicy {
     const config = this.config.current;
@@ -106,6 +140,10 @@ export class Core {
     // of a GET turns @hono/node-server's lightweight request into a full one (-50% req/s).
     // The limit is read per request, so a change to the config file applies without a restart.
     app.on(['POST', 'PUT', 'PATCH'], '/api/*', (c, next) => {
+      // A browser's cross-site "simple" POST is text/plain; the Origin check stops it, and this too.
+      if (declaresBody(c.req.raw) && !isJson(c.req.header('content-type'))) {
+        throw new TermgateError('unsupported_media_type', 'Content-Type: a request body must be application/json');
+      }
       const maxSize = this.config.current.limits.maxBodyBytes;
       return bodyLimit({
         maxSize,
@@ -114,7 +152,7 @@ export class Core {
         },
       })(c, next);
     });
-    for (const path of WS_PATHS) app.get(path, (c) => this.ws.upgrade(c));
+    for (const path of WS_PATHS) app.get(path, (c) => this.ws.upgrade(c, this.principalOf(c.req.raw)));
     app.route('/api', authRoutes(this));
     app.route('/api/settings', settingsRoutes(this));
     app.route('/api/terminals', terminalRoutes(this));
@@ -177,4 +215,14 @@ export class Core {
     await this.credentials.flush().catch((error) => this.platform.log(`shutdown: ${String(error)}`));
     await this.config.settled();
   }
+}
+
+function declaresBody(request: Request): boolean {
+  const length = request.headers.get('content-length');
+  return request.headers.has('transfer-encoding') || (length !== null && length.trim() !== '0');
+}
+
+function isJson(contentType: string | undefined): boolean {
+  const mediaType = contentType?.split(';', 1)[0]!.trim().toLowerCase();
+  return mediaType === 'application/json';
 }

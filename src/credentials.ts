@@ -7,13 +7,29 @@
  * pays no async hashing. Only a presented `tg_…` named token is hashed.
  */
 import { constantTimeEqual, randomHex, sha256Hex } from './hex.ts';
-import type { ConfigStore } from './config.ts';
+import type { ConfigStore, NamedToken } from './config.ts';
 import { TermgateError } from './errors.ts';
 
 export const NAMED_TOKEN_PREFIX = 'tg_';
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** lastUsedAt is written back at most this often, not on every request. */
 const LAST_USED_FLUSH_MS = 5000;
+
+/**
+ * Who a request came as, from the gate's verdict: nobody in particular (an
+ * open route such as /health), anyone on loopback (local mode: no token is
+ * asked for), the main token, or a named token (its hash identifies it, so a
+ * token revoked and re-created under the same name is another principal).
+ */
+export type Principal =
+  | { readonly kind: 'public' }
+  | { readonly kind: 'local' }
+  | { readonly kind: 'main' }
+  | { readonly kind: 'named'; readonly name: string; readonly hash: string };
+
+export const PUBLIC: Principal = Object.freeze({ kind: 'public' });
+export const LOCAL: Principal = Object.freeze({ kind: 'local' });
+export const MAIN: Principal = Object.freeze({ kind: 'main' });
 
 export interface NamedTokenInfo {
   name: string;
@@ -41,23 +57,29 @@ export class Credentials {
     return this.#envToken !== undefined;
   }
 
-  /** True when `presented` is a valid credential. Sync for the main token; a promise only for `tg_` tokens. */
-  verify(presented: string): boolean | Promise<boolean> {
-    if (constantTimeEqual(presented, this.mainToken)) return true;
-    if (!presented.startsWith(NAMED_TOKEN_PREFIX) || this.#config.current.tokens.length === 0) return false;
-    return this.#verifyNamed(presented);
+  /** Whose credential `presented` is, or null. Sync for the main token; a promise only for `tg_` tokens. */
+  identify(presented: string): Principal | null | Promise<Principal | null> {
+    if (constantTimeEqual(presented, this.mainToken)) return MAIN;
+    if (!presented.startsWith(NAMED_TOKEN_PREFIX) || this.#config.current.tokens.length === 0) return null;
+    return this.#identifyNamed(presented);
   }
 
-  async #verifyNamed(presented: string): Promise<boolean> {
+  async #identifyNamed(presented: string): Promise<Principal | null> {
     const hash = await sha256Hex(presented);
-    let matched: string | undefined;
+    let matched: NamedToken | undefined;
     for (const token of this.#config.current.tokens) {
-      if (constantTimeEqual(hash, token.hash)) matched = token.name;
+      if (constantTimeEqual(hash, token.hash)) matched = token;
     }
-    if (matched === undefined) return false;
-    this.#pendingLastUsed.set(matched, new Date().toISOString());
+    if (matched === undefined) return null;
+    this.#pendingLastUsed.set(matched.name, new Date().toISOString());
     this.#flushTimer ??= setTimeout(() => void this.flush(), LAST_USED_FLUSH_MS);
-    return true;
+    return { kind: 'named', name: matched.name, hash: matched.hash };
+  }
+
+  /** Whether a principal's credential still opens the gate (a named token may have been revoked since). */
+  stillValid(principal: Principal): boolean {
+    if (principal.kind !== 'named') return true;
+    return this.#config.current.tokens.some((token) => token.hash === principal.hash);
   }
 
   /** Writes pending lastUsedAt times to the config file (also called on shutdown). */

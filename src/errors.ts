@@ -13,8 +13,10 @@ export type ErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'too_many_terminals'
+  | 'unsupported_media_type'
   | 'timeout'
-  | 'internal';
+  | 'internal'
+  | 'config_unreadable';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -26,8 +28,11 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   too_many_terminals: 429,
+  unsupported_media_type: 415,
   timeout: 504,
   internal: 500,
+  /** The config file was corrupted while the server runs: writes wait until it is fixed, reads go on. */
+  config_unreadable: 503,
 };
 
 export class TermgateError extends Error {

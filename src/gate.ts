@@ -6,7 +6,7 @@
  * requests and WebSocket hijacking), and, in exposed mode only, a credential.
  * The mode follows the bind address, never the client's address.
  */
-import type { Credentials } from './credentials.ts';
+import { type Credentials, LOCAL, PUBLIC, type Principal } from './credentials.ts';
 import { TermgateError } from './errors.ts';
 
 export type Mode = 'local' | 'exposed';
@@ -47,6 +47,9 @@ function isLoopbackIPv4(host: string): boolean {
   return match !== null && Number(match[1]) <= 255 && Number(match[2]) <= 255 && Number(match[3]) <= 255;
 }
 
+/** A registered name or IPv4 address, or an IPv6 literal in brackets: two Host headers joined by a comma are neither. */
+const HOSTNAME = /^(?:[a-z0-9_~-][a-z0-9._~-]*|\[[0-9a-f:.]+\])$/;
+
 /** Splits a Host header into a lowercase hostname (IPv6 keeps its brackets); null when malformed. */
 export function hostnameOf(hostHeader: string): string | null {
   const value = hostHeader.trim().toLowerCase();
@@ -62,7 +65,7 @@ export function hostnameOf(hostHeader: string): string | null {
     hostname = colon < 0 ? value : value.slice(0, colon);
     rest = colon < 0 ? '' : value.slice(colon);
   }
-  if (hostname === '' || (rest !== '' && !/^:\d{1,5}$/.test(rest))) return null;
+  if (!HOSTNAME.test(hostname) || (rest !== '' && !/^:\d{1,5}$/.test(rest))) return null;
   return hostname;
 }
 
@@ -164,6 +167,9 @@ const UNAUTHORIZED = () =>
     CHALLENGES,
   ).toResponse();
 
+/** The gate's answer: who the request is from, or the refusal to send instead. */
+export type Verdict = Principal | Response;
+
 export class Gate {
   readonly #credentials: Credentials;
   readonly #policy: () => GatePolicy;
@@ -176,14 +182,18 @@ export class Gate {
     this.#webSocketPaths = webSocketPaths;
   }
 
-  /** null: let the request through. A Response: send it instead. */
-  check(request: Request, path: string): Response | null | Promise<Response | null> {
-    if (HEALTH_PATHS.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return null;
+  /** A Principal: let the request through, as that principal. A Response: send it instead. */
+  check(request: Request, path: string): Verdict | Promise<Verdict> {
+    if (HEALTH_PATHS.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return PUBLIC;
     const policy = this.#policy();
 
     const hostHeader = request.headers.get('host');
     const hostname = hostHeader === null ? null : hostnameOf(hostHeader);
-    if (hostname === null || !hostAllowed(hostname, policy)) {
+    // RFC 9112 §3.2: a missing, repeated or malformed Host is the client's error (400), not a refusal.
+    if (hostname === null) {
+      return new TermgateError('bad_request', 'Host: exactly one well-formed Host header (name or address, optional :port) is required').toResponse();
+    }
+    if (!hostAllowed(hostname, policy)) {
       return new TermgateError(
         'host_not_allowed',
         'Host header is not allowed: use localhost or 127.0.0.1 (in exposed mode also this machine\'s addresses or a name in allowedHosts)',
@@ -198,12 +208,13 @@ export class Gate {
       ).toResponse();
     }
 
-    if (policy.mode === 'local') return null;
+    if (policy.mode === 'local') return LOCAL;
 
     // Fast path: a valid main token in Authorization needs no further header reads.
     const authorization = request.headers.get('authorization');
     if (authorization !== null && authorization.startsWith('Bearer ')) {
-      if (this.#credentials.verify(authorization.slice(7).trim()) === true) return null;
+      const principal = this.#credentials.identify(authorization.slice(7).trim());
+      if (principal !== null && !(principal instanceof Promise)) return principal;
     }
     // The URL and subprotocol forms only on a real upgrade: elsewhere a token in a URL would end up in logs.
     const upgrade = request.method === 'GET' && this.#webSocketPaths.has(path) && isWebSocketUpgrade(request);
@@ -212,14 +223,14 @@ export class Gate {
     return this.#anyValid(presented);
   }
 
-  #anyValid(presented: string[]): Response | null | Promise<Response | null> {
-    const pending: Promise<boolean>[] = [];
+  #anyValid(presented: string[]): Verdict | Promise<Verdict> {
+    const pending: Promise<Principal | null>[] = [];
     for (const token of presented) {
-      const valid = this.#credentials.verify(token);
-      if (valid === true) return null;
-      if (valid !== false) pending.push(valid);
+      const principal = this.#credentials.identify(token);
+      if (principal instanceof Promise) pending.push(principal);
+      else if (principal !== null) return principal;
     }
     if (pending.length === 0) return UNAUTHORIZED();
-    return Promise.all(pending).then((results) => (results.includes(true) ? null : UNAUTHORIZED()));
+    return Promise.all(pending).then((principals) => principals.find((p) => p !== null) ?? UNAUTHORIZED());
   }
 }

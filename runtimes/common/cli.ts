@@ -19,13 +19,22 @@ const OPTIONS = {
   port: { type: 'string' },
   'api-url': { type: 'string' },
   dev: { type: 'boolean', default: false },
+  'close-sockets': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
 interface Invocation {
-  values: { host?: string | undefined; port?: string | undefined; 'api-url'?: string | undefined; dev: boolean; json: boolean; help: boolean };
+  values: {
+    host?: string | undefined;
+    port?: string | undefined;
+    'api-url'?: string | undefined;
+    dev: boolean;
+    'close-sockets': boolean;
+    json: boolean;
+    help: boolean;
+  };
   /** Positional arguments after the command name. */
   args: string[];
   wiring: RuntimeWiring;
@@ -88,20 +97,22 @@ ${TARGET_HELP}`,
   },
 
   token: {
-    help: `usage: termgate token create NAME | list | revoke NAME | rotate | show   [--port P] [--dev] [--json]
+    help: `usage: termgate token create NAME | list | revoke NAME | rotate [--close-sockets] | show   [--port P] [--dev] [--json]
 
   create NAME   a named token for one client; the secret (tg_…) is printed once, only its hash is kept
   list          named tokens with their creation and last-use times (never the secrets)
-  revoke NAME   the token stops working at once
-  rotate        a new main token (authToken); the old one stops working at once
+  revoke NAME   the token stops working at once, and WebSockets opened with it are closed
+  rotate        a new main token (authToken); the old one stops working at once for new requests;
+                open WebSockets stay open unless --close-sockets is given
   show          the main token, in full
 
 With a server running these go through it (effective at once); otherwise straight to the config file.
 
 ${TARGET_HELP}`,
-    options: ['port', 'dev', 'json'],
+    options: ['port', 'dev', 'json', 'close-sockets'],
     run: async (invocation) => {
       const action = invocation.args[0];
+      if (invocation.values['close-sockets'] && action !== 'rotate') throw usage('token: --close-sockets applies to "token rotate" only');
       switch (action) {
         case 'create': {
           const [, name] = positionals(invocation, 2, 'token create NAME');
@@ -116,7 +127,7 @@ ${TARGET_HELP}`,
         }
         case 'rotate':
           positionals(invocation, 1, 'token rotate');
-          return commands.tokenRotate(await context(invocation));
+          return commands.tokenRotate(await context(invocation), invocation.values['close-sockets']);
         case 'show':
           positionals(invocation, 1, 'token show');
           return commands.tokenShow(await context(invocation));
@@ -141,7 +152,7 @@ commands:
   status                                   is it running, where, in which mode
   expose on|off                            expose on the local network (rebinds a running server)
   token create NAME | list | revoke NAME   named tokens
-  token rotate | show                      the main token
+  token rotate [--close-sockets] | show    the main token
   mcp [--port P] [--dev]                   start the MCP sidecar (Streamable HTTP, default port 42032)
 
 Run \`termgate <command> --help\` for a command's options. Every command takes --dev;

@@ -214,14 +214,16 @@ export async function tokenRevoke(ctx: CommandContext, name: string): Promise<Ou
   };
 }
 
-export async function tokenRotate(ctx: CommandContext): Promise<Outcome> {
+export async function tokenRotate(ctx: CommandContext, closeSockets: boolean): Promise<Outcome> {
   const { via, result: token } = await either(
     ctx,
-    async (server) => (await callServer<{ token: string }>(server, tokenFor(ctx), 'POST', '/api/auth/rotate')).token,
+    async (server) =>
+      (await callServer<{ token: string }>(server, tokenFor(ctx), 'POST', '/api/auth/rotate', closeSockets ? { closeSockets } : undefined)).token,
     (_store, credentials) => credentials.rotate(),
   );
-  const effect = via === 'server' ? 'the old token stopped working' : savedNote(ctx);
-  return { json: { via, token }, human: `new token (${effect}):\n${token}` };
+  let effect = via === 'server' ? 'the old token stopped working' : savedNote(ctx);
+  if (closeSockets) effect += via === 'server' ? '; WebSockets opened with it were closed' : '; no server answered, so no WebSocket was closed';
+  return { json: { via, token, closedSockets: closeSockets && via === 'server' }, human: `new token (${effect}):\n${token}` };
 }
 
 export async function tokenShow(ctx: CommandContext): Promise<Outcome> {

@@ -70,6 +70,17 @@ export class FileConfigStorage implements ConfigStorage {
     await syncDir(dir);
   }
 
+  /**
+   * Sets the file to 0600 when group or others may read or write it (a copy
+   * or an editor may have loosened it); the mode it had, or null when it was fine.
+   */
+  async tightenPermissions(): Promise<number | null> {
+    const info = await stat(this.path).catch(() => null);
+    if (info === null || (info.mode & 0o077) === 0) return null;
+    await chmod(this.path, 0o600);
+    return info.mode & 0o777;
+  }
+
   withLock<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(async () => {
       const owner = await this.#acquire();

@@ -2,7 +2,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, ConfigStore } from '../../src/config.ts';
-import type { ConfigStorage } from '../../src/platform.ts';
 import { CliError } from './cli-error.ts';
 import { FileConfigStorage } from './config-file.ts';
 
@@ -15,14 +14,22 @@ export function configStorage(dev: boolean): FileConfigStorage {
   return new FileConfigStorage(configPath(dev));
 }
 
-/** Opens (or creates) the config; a corrupt file becomes one clear CLI error naming it. */
-export async function openConfig(storage: ConfigStorage, dev: boolean): Promise<ConfigStore> {
+/**
+ * Opens (or creates) the config; a corrupt file becomes one clear CLI error
+ * naming it. A file others may read (it holds the token) is set to 0600, and
+ * that is said in one line.
+ */
+export async function openConfig(storage: FileConfigStorage, dev: boolean): Promise<ConfigStore> {
+  let store: ConfigStore;
   try {
-    return await ConfigStore.open(storage, dev);
+    store = await ConfigStore.open(storage, dev);
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
+  const loose = await storage.tightenPermissions();
+  if (loose !== null) console.error(`termgate: ${storage.path} had mode ${loose.toString(8).padStart(4, '0')}; set it to 0600 (it holds the token)`);
+  return store;
 }
 
 /** Shorter than this, a fixed token could be guessed: the gate does not limit attempts. */

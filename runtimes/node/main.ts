@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * termgate on Node.js: @hono/node-server (https://github.com/honojs/node-server)
- * with `ws` for upgrades, node-pty for terminals. Wiring only.
+ * for requests, our own upgrade listener with `ws` for WebSockets, node-pty for
+ * terminals. Wiring only.
  */
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
@@ -9,12 +10,12 @@ import type { AddressInfo } from 'node:net';
 import type { Listen } from '../../src/platform.ts';
 import { main } from '../common/cli.ts';
 import { nodePtyHost } from '../common/node-pty-host.ts';
-import { createWebSocketServer, nodeUpgradeWebSocket } from './websocket.ts';
+import { handleUpgrades, nodeUpgradeWebSocket } from './websocket.ts';
 
 const listen: Listen = (host, port, fetch) =>
   new Promise((resolve, reject) => {
-    const wss = createWebSocketServer();
-    const server = createAdaptorServer({ fetch, websocket: { server: wss } }) as Server;
+    const server = createAdaptorServer({ fetch }) as Server;
+    handleUpgrades(server, fetch);
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);

@@ -105,8 +105,8 @@ export class McpSidecar {
       // token or changed allowedOrigins since the last request: re-read the file
       // first, so the gate decides on what the API would decide on.
       await this.reloadConfig();
-      const refusal = await this.gate.check(request, path);
-      if (refusal !== null) return refusal;
+      const verdict = await this.gate.check(request, path);
+      if (verdict instanceof Response) return verdict;
       if (path !== MCP_PATH) return new TermgateError('not_found', `no such route; MCP is served at ${MCP_PATH}`).toResponse();
       if (request.method !== 'POST') {
         return new Response(

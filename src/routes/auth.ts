@@ -11,6 +11,8 @@ const JWT_NOTE =
   'Authenticate with the authToken (Authorization: Bearer <token>) or a named token instead.';
 
 const CreateTokenBody = z.strictObject({ name: z.string() });
+/** `closeSockets`: also end the WebSockets opened with the old token (by default they stay open, SPEC §4). */
+const RotateBody = z.strictObject({ closeSockets: z.boolean().optional() });
 
 export function authRoutes(core: Core): Hono {
   const app = new Hono();
@@ -28,7 +30,10 @@ export function authRoutes(core: Core): Hono {
     return c.json({ token, note: JWT_NOTE });
   });
 
-  app.post('/auth/rotate', async (c) => c.json({ token: await core.credentials.rotate() }));
+  app.post('/auth/rotate', async (c) => {
+    const { closeSockets } = await readBody(c, RotateBody);
+    return c.json({ token: await core.rotateToken(closeSockets ?? false) });
+  });
 
   app.get('/tokens', (c) => c.json({ tokens: core.credentials.list() }));
 

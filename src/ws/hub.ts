@@ -19,6 +19,7 @@
  * its scrollback (the "tail") until that subscription has the rest.
  */
 import type { Context } from 'hono';
+import { LOCAL, type Principal } from '../credentials.ts';
 import { TermgateError } from '../errors.ts';
 import { selectSubprotocol } from '../gate.ts';
 import type { Platform, WsConnection, WsHandlers } from '../platform.ts';
@@ -40,6 +41,8 @@ import {
 /** Close codes (documented in docs/websocket.md). */
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_IDLE = 4000;
+/** The credential the connection was opened with was revoked (or rotated with closeSockets). */
+export const CLOSE_TOKEN_REVOKED = 4001;
 export const CLOSE_SLOW_CONSUMER = 4008;
 
 /**
@@ -116,7 +119,11 @@ class Session {
   pumpDelay = PUMP_POLL_MIN_MS;
   killTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly connection: WsConnection) {}
+  /** `principal`: who opened it, so revoking that credential can close it. */
+  constructor(
+    readonly connection: WsConnection,
+    readonly principal: Principal,
+  ) {}
 
   /** Sends a frame; a socket that refuses it is on its way out, and its close event will follow. */
   send(frame: string): void {
@@ -160,7 +167,7 @@ export class WsHub {
   #allClosed: (() => void) | undefined;
 
   readonly handlers: WsHandlers = {
-    onOpen: (connection) => this.#open(connection),
+    onOpen: (connection) => this.#open(connection, LOCAL),
     onMessage: (connection, data) => this.#message(connection, data),
     onClose: (connection) => this.#closed(connection),
     onDrain: (connection) => {
@@ -188,17 +195,22 @@ export class WsHub {
     return this.#sessions.size;
   }
 
-  /** The /ws and /api/ws handler: the gate has already admitted the request. */
-  upgrade(c: Context): Response | Promise<Response> {
+  /** The /ws and /api/ws handler: the gate has already admitted the request, as `principal`. */
+  upgrade(c: Context, principal: Principal): Response | Promise<Response> {
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       throw new TermgateError('bad_request', 'upgrade: this endpoint speaks WebSocket only (send Upgrade: websocket)');
     }
-    // Checked here so every runtime answers a broken handshake alike (Deno's upgrade would throw: a 500).
+    // Checked here so every runtime answers a broken handshake alike (Deno's upgrade would throw: a 500; Bun would upgrade).
+    const connection = c.req.header('connection') ?? '';
+    if (!connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade')) {
+      throw new TermgateError('bad_request', 'upgrade: a WebSocket handshake needs "Connection: Upgrade"');
+    }
     if (!c.req.header('sec-websocket-key') || c.req.header('sec-websocket-version') !== '13') {
       throw new TermgateError('bad_request', 'upgrade: Sec-WebSocket-Key and Sec-WebSocket-Version: 13 are required');
     }
     const protocol = selectSubprotocol(c.req.header('sec-websocket-protocol') ?? null);
-    return this.#core.platform.upgradeWebSocket(c, { protocol, handlers: this.handlers });
+    const handlers: WsHandlers = { ...this.handlers, onOpen: (connection) => this.#open(connection, principal) };
+    return this.#core.platform.upgradeWebSocket(c, { protocol, handlers });
   }
 
   #limits(): WsLimits {
@@ -207,8 +219,19 @@ export class WsHub {
 
   // ---- connections -----------------------------------------------------------
 
-  #open(connection: WsConnection): void {
-    const session = new Session(connection);
+  /** Closes every connection opened by a principal `matches` picks (a revoked token's), with `code`. */
+  closeWhere(matches: (principal: Principal) => boolean, code: number, reason: string): number {
+    let closed = 0;
+    for (const session of this.#sessions.values()) {
+      if (session.closing || !matches(session.principal)) continue;
+      this.#closeSession(session, code, reason);
+      closed++;
+    }
+    return closed;
+  }
+
+  #open(connection: WsConnection, principal: Principal): void {
+    const session = new Session(connection, principal);
     this.#sessions.set(connection, session);
     if (this.#shuttingDown) {
       this.#closeSession(session, CLOSE_GOING_AWAY, 'server shutting down');

@@ -6,6 +6,7 @@
 import { describe } from 'vitest';
 import type { Runtime } from '../harness.ts';
 import { gateChecks } from './gate.ts';
+import { hardeningChecks } from './hardening.ts';
 import { mcpChecks } from './mcp.ts';
 import { settingsChecks } from './settings.ts';
 import { terminalChecks } from './terminals.ts';
@@ -32,6 +33,7 @@ export function conformance(runtime: Runtime): void {
   const target: Target = { runtime, caps: CAPABILITIES[runtime] };
   describe(`conformance [${runtime}]`, () => {
     gateChecks(target);
+    hardeningChecks(target);
     mcpChecks(target);
     settingsChecks(target);
     terminalChecks(target);

@@ -58,24 +58,31 @@ describe('config', () => {
 });
 
 describe('credentials', () => {
-  it('verifies the main token synchronously and named tokens through their hash', async () => {
+  it('identifies the main token synchronously and named tokens through their hash', async () => {
     const store = await ConfigStore.open(new MemoryStorage(), false);
     const credentials = new Credentials(store);
-    expect(credentials.verify(store.current.authToken)).toBe(true);
-    expect(credentials.verify('nope')).toBe(false);
+    expect(credentials.identify(store.current.authToken)).toEqual({ kind: 'main' });
+    expect(credentials.identify('nope')).toBeNull();
     const { token } = await credentials.create('agent');
-    expect(store.current.tokens[0]!.hash).not.toContain(token.slice(3));
-    expect(await credentials.verify(token)).toBe(true);
-    expect(await credentials.verify(token.slice(0, -1) + (token.endsWith('0') ? '1' : '0'))).toBe(false);
+    const hash = store.current.tokens[0]!.hash;
+    expect(hash).not.toContain(token.slice(3));
+    const principal = await credentials.identify(token);
+    expect(principal).toEqual({ kind: 'named', name: 'agent', hash });
+    expect(await credentials.identify(token.slice(0, -1) + (token.endsWith('0') ? '1' : '0'))).toBeNull();
+    expect(credentials.stillValid(principal!)).toBe(true);
     await credentials.revoke('agent');
-    expect(credentials.verify(token)).toBe(false);
+    expect(credentials.identify(token)).toBeNull();
+    expect(credentials.stillValid(principal!)).toBe(false);
+    // Re-created under the same name, it is another token: the old principal stays revoked.
+    await credentials.create('agent');
+    expect(credentials.stillValid(principal!)).toBe(false);
   });
 
   it('lets TERMGATE_TOKEN replace the config token and refuses rotation', async () => {
     const store = await ConfigStore.open(new MemoryStorage(), false);
     const credentials = new Credentials(store, 'fixed-secret');
-    expect(credentials.verify('fixed-secret')).toBe(true);
-    expect(credentials.verify(store.current.authToken)).toBe(false);
+    expect(credentials.identify('fixed-secret')).toEqual({ kind: 'main' });
+    expect(credentials.identify(store.current.authToken)).toBeNull();
     await expect(credentials.rotate()).rejects.toMatchObject({ code: 'conflict' });
   });
 

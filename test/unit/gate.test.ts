@@ -13,7 +13,11 @@ describe('gate helpers', () => {
     expect(hostnameOf('LocalHost:42031')).toBe('localhost');
     expect(hostnameOf('[::1]:80')).toBe('[::1]');
     expect(hostnameOf('127.0.0.1')).toBe('127.0.0.1');
-    for (const bad of ['', ':80', 'a:b', '[::1', 'host:80:90', 'x:123456']) expect(hostnameOf(bad)).toBeNull();
+    expect(hostnameOf('my-box.lan:8080')).toBe('my-box.lan');
+    // Two Host headers arrive joined by a comma on some runtimes; neither they nor spaces make a hostname.
+    for (const bad of ['', ':80', 'a:b', '[::1', 'host:80:90', 'x:123456', '127.0.0.1, evil.example', 'a b', 'evil.example@x', '[::1]x']) {
+      expect(hostnameOf(bad), bad).toBeNull();
+    }
   });
 
   it('extracts the path without building a URL', () => {
