@@ -4,16 +4,18 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
 import type { ConfigStore } from './config.ts';
 import { Credentials, LOCAL, type Principal } from './credentials.ts';
 import { TermgateError, errorResponse } from './errors.ts';
 import { Gate, type GatePolicy, interfaceHostsCache, pathOf, type Verdict, WS_PATHS } from './gate.ts';
 import { Listener, type ListenState } from './listener.ts';
 import type { FetchHandler, Platform } from './platform.ts';
-import { authRoutes } from './routes/auth.ts';
-import { settingsRoutes } from './routes/settings.ts';
+import { type RouteDoc, openApiDocument } from './openapi.ts';
+import { AUTH_ROUTE_DOCS, authRoutes } from './routes/auth.ts';
+import { SETTINGS_ROUTE_DOCS, settingsRoutes } from './routes/settings.ts';
 import { terminalRoutes } from './routes/terminals.ts';
-import { uiRoutes } from './routes/ui.ts';
+import { UI_ROUTE_DOCS, uiRoutes } from './routes/ui.ts';
 import { Terminals } from './terminals/manager.ts';
 import type { TerminalManager } from './terminals/types.ts';
 import { VERSION } from './version.ts';
@@ -153,9 +155,11 @@ export class Core {
       })(c, next);
     });
     for (const path of WS_PATHS) app.get(path, (c) => this.ws.upgrade(c, this.principalOf(c.req.raw)));
+    let openApi: Record<string, unknown> | undefined;
+    app.get('/api/openapi.json', (c) => c.json((openApi ??= openApiDocument(ROUTE_DOCS))));
     app.route('/api', authRoutes(this));
     app.route('/api/settings', settingsRoutes(this));
-    app.route('/api/terminals', terminalRoutes(this));
+    app.route('/api/terminals', terminalRoutes(this.terminals));
     app.route('/', uiRoutes());
 
     app.notFound(() => new TermgateError('not_found', 'no such route').toResponse());
@@ -216,6 +220,27 @@ export class Core {
     await this.config.settled();
   }
 }
+
+const Health = z.object({ status: z.literal('ok'), name: z.literal('termgate'), version: z.string(), runtime: z.string(), mode: z.enum(['local', 'exposed']) });
+
+/** Every route besides the terminal operations, for the OpenAPI document (a test checks none is missing). */
+const ROUTE_DOCS: RouteDoc[] = [
+  ...['/health', '/api/health'].flatMap((path): RouteDoc[] =>
+    (['GET', 'HEAD'] as const).map((method) => ({ method, path, summary: 'Health: always open, no credential', success: { status: 200, schema: Health }, open: true })),
+  ),
+  ...[...WS_PATHS].map(
+    (path): RouteDoc => ({
+      method: 'GET',
+      path,
+      summary: 'The WebSocket stream (docs/websocket.md): subprotocol termgate.v1; in exposed mode the token as bearer.<token> or ?token=',
+      success: { status: 101, description: 'Switching Protocols' },
+    }),
+  ),
+  { method: 'GET', path: '/api/openapi.json', summary: 'This document', success: { status: 200, schema: z.looseObject({ openapi: z.string() }) } },
+  ...AUTH_ROUTE_DOCS,
+  ...SETTINGS_ROUTE_DOCS,
+  ...UI_ROUTE_DOCS,
+];
 
 function declaresBody(request: Request): boolean {
   const length = request.headers.get('content-length');

@@ -31,6 +31,11 @@ export const PUBLIC: Principal = Object.freeze({ kind: 'public' });
 export const LOCAL: Principal = Object.freeze({ kind: 'local' });
 export const MAIN: Principal = Object.freeze({ kind: 'main' });
 
+/** A token as it may be shown outside the settings API: its last four characters. */
+export function maskToken(token: string): string {
+  return '••••…' + token.slice(-4);
+}
+
 export interface NamedTokenInfo {
   name: string;
   createdAt: string;

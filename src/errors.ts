@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'internal'
   | 'config_unreadable';
 
-const STATUS: Record<ErrorCode, number> = {
+/** The HTTP status of each code (the OpenAPI document lists them too). */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   bad_request: 400,
   unauthorized: 401,
   host_not_allowed: 403,
@@ -44,7 +45,7 @@ export class TermgateError extends Error {
     super(message);
     this.name = 'TermgateError';
     this.code = code;
-    this.status = STATUS[code];
+    this.status = ERROR_STATUS[code];
     this.headers = headers;
   }
 

@@ -184,15 +184,15 @@ export class Gate {
 
   /** A Principal: let the request through, as that principal. A Response: send it instead. */
   check(request: Request, path: string): Verdict | Promise<Verdict> {
-    if (HEALTH_PATHS.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return PUBLIC;
-    const policy = this.#policy();
-
     const hostHeader = request.headers.get('host');
     const hostname = hostHeader === null ? null : hostnameOf(hostHeader);
-    // RFC 9112 §3.2: a missing, repeated or malformed Host is the client's error (400), not a refusal.
+    // RFC 9112 §3.2: a missing, repeated or malformed Host is the client's error (400), not a refusal;
+    // also on /health, which is open to any well-formed request.
     if (hostname === null) {
       return new TermgateError('bad_request', 'Host: exactly one well-formed Host header (name or address, optional :port) is required').toResponse();
     }
+    if (HEALTH_PATHS.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return PUBLIC;
+    const policy = this.#policy();
     if (!hostAllowed(hostname, policy)) {
       return new TermgateError(
         'host_not_allowed',

@@ -44,7 +44,6 @@ export class Listener {
   #current: Listening | undefined;
   /** Start, rebind and close run one at a time (two PUTs at once must not interleave). */
   #queue: Promise<unknown> = Promise.resolve();
-  readonly #moveListeners: ((from: ListenState, to: ListenState) => void)[] = [];
 
   constructor(listen: Listen, fetch: FetchHandler, log: (line: string) => void) {
     this.#listen = listen;
@@ -60,14 +59,6 @@ export class Listener {
     return urlFor(this.#state.host, this.#state.port);
   }
 
-  /**
-   * Called after each successful rebind. The seam for state tied to the old
-   * bind, e.g. WebSockets opened from the LAN when exposure is turned off.
-   */
-  onMove(listener: (from: ListenState, to: ListenState) => void): void {
-    this.#moveListeners.push(listener);
-  }
-
   /** Binds for the first time. Errors (EADDRINUSE…) reach the caller as the runtime threw them. */
   start(host: string, port: number): Promise<ListenState> {
     return this.#serial(async () => {
@@ -80,25 +71,8 @@ export class Listener {
    * Moves the listener to host:port. Throws `conflict` naming the port when it
    * is taken; the old listener then keeps serving exactly as before.
    */
-  async rebind(host: string, port: number): Promise<ListenState> {
-    const { from, to } = await this.#move(host, port);
-    if (to !== from) {
-      for (const listener of this.#moveListeners) {
-        try {
-          listener(from, to);
-        } catch (error) {
-          this.#log(`after the rebind: ${String(error)}`);
-        }
-      }
-    }
-    return to;
-  }
-
-  #move(host: string, port: number): Promise<{ from: ListenState; to: ListenState }> {
-    return this.#serial(async () => {
-      const from = this.#state;
-      return { from, to: await this.#moveFrom(from, host, port) };
-    });
+  rebind(host: string, port: number): Promise<ListenState> {
+    return this.#serial(() => this.#moveFrom(this.#state, host, port));
   }
 
   async #moveFrom(from: ListenState, host: string, port: number): Promise<ListenState> {

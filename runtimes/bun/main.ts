@@ -1,28 +1,7 @@
-/**
- * termgate on Bun: Bun.serve (https://bun.sh/docs/api/http) with its built-in
- * WebSocket server, and Bun's own PTY (node-pty breaks under Bun). Wiring only.
- */
-import type { Listen } from '../../src/platform.ts';
-import { main } from '../common/cli.ts';
+/** termgate on Bun: the CLI with Bun.serve (listen.ts, websocket.ts) and Bun's own PTY (pty.ts; node-pty breaks under Bun). */
+import { runCli } from '../cli/run.ts';
+import { bunListen } from './listen.ts';
 import { bunPtyHost } from './pty.ts';
-import { bunUpgradeWebSocket, bunWebSocketHandler } from './websocket.ts';
+import { bunUpgradeWebSocket } from './websocket.ts';
 
-const listen: Listen = async (host, port, fetch) => {
-  const server = Bun.serve({
-    hostname: host,
-    port,
-    fetch: (request, bunServer) => fetch(request, bunServer),
-    websocket: bunWebSocketHandler,
-  });
-  return {
-    port: server.port ?? port,
-    // stop(false) releases the port at once and lets requests in flight finish
-    // (the answer to a rebind's PUT among them); open WebSockets stay open. Its
-    // promise waits for every connection, so it is not awaited.
-    close: async () => {
-      server.stop(false).catch(() => undefined);
-    },
-  };
-};
-
-await main({ runtime: 'bun', listen, pty: bunPtyHost, upgradeWebSocket: bunUpgradeWebSocket });
+await runCli({ runtime: 'bun', listen: bunListen, pty: bunPtyHost, upgradeWebSocket: bunUpgradeWebSocket });

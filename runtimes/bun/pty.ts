@@ -10,8 +10,8 @@
 import { constants } from 'node:os';
 import type { Subprocess, Terminal } from 'bun';
 import type { PtyHost, PtyProcess, PtySpawnOptions } from '../../src/platform.ts';
-import { Drain } from '../common/pty-drain.ts';
-import { endSession, killSession } from '../common/process-tree.ts';
+import { Drain } from '../pty/drain.ts';
+import { endSession, killSession } from '../pty/process-tree.ts';
 
 class BunPtyProcess implements PtyProcess {
   readonly pid: number;

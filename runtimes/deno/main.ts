@@ -1,37 +1,7 @@
-/**
- * termgate on Deno: Deno.serve (https://docs.deno.com/api/deno/~/Deno.serve)
- * with Deno.upgradeWebSocket, node-pty through Deno's npm support (needs -A for
- * FFI). Wiring only.
- */
-import type { Listen } from '../../src/platform.ts';
-import { main } from '../common/cli.ts';
-import { nodePtyHost } from '../common/node-pty-host.ts';
+/** termgate on Deno: the CLI with Deno.serve (listen.ts), Deno.upgradeWebSocket (websocket.ts) and node-pty through npm (-A: FFI). */
+import { runCli } from '../cli/run.ts';
+import { nodePtyHost } from '../pty/node-pty-host.ts';
+import { denoListen } from './listen.ts';
 import { denoUpgradeWebSocket } from './websocket.ts';
 
-const listen: Listen = (host, port, fetch) =>
-  new Promise((resolve, reject) => {
-    try {
-      const server = Deno.serve(
-        {
-          hostname: host,
-          port,
-          onListen: (address) =>
-            resolve({
-              port: address.port,
-              // shutdown() stops accepting at once, finishes requests in flight and
-              // closes WebSockets with 1001; its promise waits for those requests
-              // (a rebind's own PUT among them), so it is not awaited. The port is
-              // released a few ms later; the core retries a same-port bind.
-              close: async () => {
-                server.shutdown().catch(() => undefined);
-              },
-            }),
-        },
-        (request, info) => fetch(request, info),
-      );
-    } catch (error) {
-      reject(error instanceof Deno.errors.AddrInUse ? Object.assign(error, { code: 'EADDRINUSE' }) : error);
-    }
-  });
-
-await main({ runtime: 'deno', listen, pty: nodePtyHost, upgradeWebSocket: denoUpgradeWebSocket });
+await runCli({ runtime: 'deno', listen: denoListen, pty: nodePtyHost, upgradeWebSocket: denoUpgradeWebSocket });

@@ -1,38 +1,8 @@
 #!/usr/bin/env node
-/**
- * termgate on Node.js: @hono/node-server (https://github.com/honojs/node-server)
- * for requests, our own upgrade listener with `ws` for WebSockets, node-pty for
- * terminals. Wiring only.
- */
-import { createAdaptorServer } from '@hono/node-server';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Listen } from '../../src/platform.ts';
-import { main } from '../common/cli.ts';
-import { nodePtyHost } from '../common/node-pty-host.ts';
-import { handleUpgrades, nodeUpgradeWebSocket } from './websocket.ts';
+/** termgate on Node.js: the CLI with Node's listen (listen.ts), WebSockets (websocket.ts) and node-pty. */
+import { runCli } from '../cli/run.ts';
+import { nodePtyHost } from '../pty/node-pty-host.ts';
+import { nodeListen } from './listen.ts';
+import { nodeUpgradeWebSocket } from './websocket.ts';
 
-const listen: Listen = (host, port, fetch) =>
-  new Promise((resolve, reject) => {
-    const server = createAdaptorServer({ fetch }) as Server;
-    handleUpgrades(server, fetch);
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () => {
-          // Stop accepting but do not cut requests in flight (closeAllConnections
-          // would cut the answer to the PUT that asked for a rebind). Connections
-          // that fall idle afterwards are swept, so no client lingers on a
-          // listener that is gone; upgraded WebSockets are not touched.
-          server.close();
-          const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
-          server.once('close', () => clearInterval(sweep));
-          return new Promise<void>((done) => setImmediate(done));
-        },
-      });
-    });
-  });
-
-await main({ runtime: 'node', listen, pty: nodePtyHost, upgradeWebSocket: nodeUpgradeWebSocket });
+await runCli({ runtime: 'node', listen: nodeListen, pty: nodePtyHost, upgradeWebSocket: nodeUpgradeWebSocket });

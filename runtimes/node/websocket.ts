@@ -29,7 +29,7 @@ interface UpgradeEnv {
   upgrade: { accept?: (ws: WebSocket) => void };
 }
 
-/** Answers every upgrade request on `server` through `fetch` (see the file comment). */
+/** Answers every upgrade (and CONNECT) request on `server` through `fetch` (see the file comment). */
 export function handleUpgrades(server: Server, fetch: FetchHandler): void {
   // `ws` parses the offered subprotocols itself (with or without spaces) and asks us which one to answer with.
   const wss = new WebSocketServer({
@@ -38,10 +38,13 @@ export function handleUpgrades(server: Server, fetch: FetchHandler): void {
     perMessageDeflate: false,
     handleProtocols: (offered: Set<string>) => selectSubprotocol([...offered].join(',')) ?? false,
   });
-  server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const answer = (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void answerUpgrade(wss, fetch, incoming, socket, head);
-  });
+  };
+  server.on('upgrade', answer);
+  // node:http hands CONNECT to this event and, with no listener, drops the socket unanswered.
+  server.on('connect', answer);
   server.on('close', () => wss.close());
 }
 
@@ -87,8 +90,16 @@ function requestOf(incoming: IncomingMessage): Request {
   } catch {
     throw new TermgateError('bad_request', 'headers: a header has a malformed name or value');
   }
+  // The target is a path: concatenated, `//x` stays a path (as a base URL would read it as a host).
   const target = incoming.url ?? '/';
-  const url = new URL(target.startsWith('/') ? target : '/', 'http://localhost');
+  let url: URL;
+  try {
+    url = new URL(`http://localhost${target.startsWith('/') ? target : '/'}`);
+  } catch {
+    throw new TermgateError('bad_request', 'request target: not a valid path');
+  }
+  // A web Request cannot carry CONNECT (a forbidden method); termgate is no proxy.
+  if (incoming.method === 'CONNECT') throw new TermgateError('method_not_allowed', 'CONNECT: termgate is not a proxy');
   return new Request(url, { method: incoming.method ?? 'GET', headers });
 }
 

@@ -2,7 +2,7 @@
  * The MCP sidecar (SPEC §9): one web-standard `fetch` serving MCP over
  * Streamable HTTP at /mcp, a bridge to the terminals REST API.
  *
- * Stateless: every POST gets a fresh McpServer and transport, and no session
+ * Stateless: every POST gets a fresh MCP Server and transport, and no session
  * id is handed out. The tools need nothing from one call to the next (the
  * terminals live in the API), so there is no session table to grow, expire or
  * lose on restart: a client keeps working across a sidecar restart, and any
@@ -18,11 +18,13 @@
  */
 // The SDK's wildcard export maps types to "<path>.js.d.ts", which tsc tolerates and
 // `deno check` does not: @ts-types points Deno at the right declarations (tsc ignores it).
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+// @ts-types="@modelcontextprotocol/sdk/server"
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+// @ts-types="@modelcontextprotocol/sdk/types"
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ConfigStore } from '../config.ts';
 import { Credentials } from '../credentials.ts';
 import { TermgateError, errorResponse } from '../errors.ts';
@@ -30,7 +32,7 @@ import { Gate, type Mode, interfaceHostsCache, modeForBindHost, pathOf } from '.
 import type { FetchHandler, RuntimeName } from '../platform.ts';
 import { VERSION } from '../version.ts';
 import { ApiClient } from './api-client.ts';
-import { registerTerminalTools } from './tools.ts';
+import { TOOLS, callTool } from './tools.ts';
 
 export const MCP_PATH = '/mcp';
 
@@ -122,11 +124,13 @@ export class McpSidecar {
   };
 
   async #handle(request: Request): Promise<Response> {
-    const server = new McpServer(
+    // The tool list never changes while the sidecar runs, so no listChanged.
+    const server = new Server(
       { name: 'termgate', title: 'termgate terminals', version: VERSION },
-      { instructions: INSTRUCTIONS, jsonSchemaValidator: this.#validator },
+      { instructions: INSTRUCTIONS, jsonSchemaValidator: this.#validator, capabilities: { tools: {} } },
     );
-    registerTerminalTools(server, this.api);
+    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...TOOLS] }));
+    server.setRequestHandler(CallToolRequestSchema, (call) => callTool(this.api, call.params.name, call.params.arguments));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       keepAliveMs: KEEP_ALIVE_MS,

@@ -1,30 +1,27 @@
 /**
- * The sidecar's MCP tools: each one is a call (or a few) to the terminals REST
- * API (SPEC §6). Descriptions are written for the agent that reads them: what
- * the tool does, which id to pass, what comes back, what to do next.
+ * The sidecar's MCP tools, one for each operation of the table
+ * (src/terminals/operations.ts): its tool name, description and JSON Schemas
+ * come from there, and a call is that operation's REST request to the API, so
+ * the API validates it exactly as it validates REST and WebSocket input.
+ * `read_output` adds what only an agent needs (waiting for output to settle,
+ * a byte cap, plain text).
  *
- * A tool that fails throws; the SDK turns the throw into a tool result with
- * `isError: true` and the message as its text (the same for arguments that
- * fail the schema), so nothing an agent or the API does crashes the sidecar.
+ * A tool that fails answers `isError: true` with a sentence (the API's error
+ * message, code and status), never a crash of the sidecar.
  */
 // @ts-types: see sidecar.ts (the SDK's wildcard export confuses `deno check`).
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 // @ts-types="@modelcontextprotocol/sdk/types"
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import stripAnsi from 'strip-ansi';
 import { z } from 'zod';
-import type { OutputSlice, RunResult, TerminalInfo } from '../terminals/types.ts';
+import { TermgateError } from '../errors.ts';
+import { type AnyOperation, OPERATIONS, OutputSlice } from '../terminals/operations.ts';
+import type { OutputSlice as Slice } from '../terminals/types.ts';
+import { parseWith } from '../validate.ts';
 import type { ApiClient } from './api-client.ts';
 
-/** run_command's default; below the 60 s request timeout most MCP clients use. */
-export const DEFAULT_RUN_TIMEOUT_MS = 30_000;
-/** The API's own bounds (it answers 400 beyond them), repeated so the schema tells the agent. */
-const MAX_RUN_TIMEOUT_MS = 600_000;
-const MAX_COLS = 1000;
-const MAX_ROWS = 500;
-/** Extra time the HTTP call to /run gets beyond the command's own timeout (interrupt + answer). */
-const RUN_HTTP_MARGIN_MS = 15_000;
+/** Extra time an HTTP call gets beyond what the operation may block for (interrupt + answer). */
+const HTTP_MARGIN_MS = 15_000;
 /** read_output's default cap: large enough for a screenful of logs, small enough for an agent's context. */
 export const DEFAULT_READ_MAX_BYTES = 64 * 1024;
 const MAX_READ_BYTES = 1024 * 1024;
@@ -33,247 +30,140 @@ const POLL_INTERVAL_MS = 100;
 /** read_output with waitMs: output quiet this long counts as a finished reply. */
 const SETTLE_MS = 200;
 
-const terminalId = z.string().min(1).describe('The terminal\'s id, as returned by create_terminal or list_terminals.');
-
-const Terminal = z.looseObject({
-  id: z.string(),
-  name: z.string(),
-  command: z.string(),
-  args: z.array(z.string()),
-  cwd: z.string(),
-  cols: z.number(),
-  rows: z.number(),
-  pid: z.number().nullable(),
-  createdAt: z.string(),
-  exited: z.boolean(),
-  exitCode: z.number().nullable(),
+/** What read_output takes beyond the read operation's own parameters. */
+const ReadExtras = z.strictObject({
+  waitMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_MS)
+    .optional()
+    .describe('Wait up to this many milliseconds for output to arrive and settle (default 0: answer at once with what is there).'),
+  maxBytes: z
+    .number()
+    .int()
+    .min(4)
+    .max(MAX_READ_BYTES)
+    .optional()
+    .describe(`Return at most this many bytes (default ${DEFAULT_READ_MAX_BYTES}); the rest waits for the next call.`),
+  plain: z
+    .boolean()
+    .optional()
+    .describe('Plain text: ANSI escape sequences (colours, cursor moves, titles) removed, \\n line ends, a line redrawn after \\r shown as redrawn. Offsets still count raw bytes.'),
 });
 
-const ReadOutput = z.object({
+const ReadAnswer = OutputSlice.extend({
   terminalId: z.string(),
-  data: z.string().describe('The output text: raw terminal bytes as UTF-8, possibly with ANSI escape sequences and \\r\\n (unless plain was asked for).'),
-  since: z.number().describe('Offset of the first byte of data.'),
-  next: z.number().describe('Pass this as `since` next time to continue exactly where this read ended.'),
-  dropped: z.number().describe('Bytes before `since` that had already left the scrollback (lost to this reader).'),
   more: z.boolean().describe('True when more output is already waiting past `next` (the answer was capped at maxBytes).'),
 });
 
-const RunOutput = z.looseObject({
-  output: z.string(),
-  exitCode: z.number().nullable(),
-  timedOut: z.boolean(),
-  durationMs: z.number(),
-  truncated: z.boolean().optional().describe('The output was too long: only its end is in `output`.'),
-});
-
-/** A result an agent can read (JSON text) that also carries the same value as structured content. */
-function result(value: object): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: value as Record<string, unknown> };
+/** JSON Schema for a tool (draft 7, which MCP clients validate with), without the `$schema` key. */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
+  return rest as Tool['inputSchema'];
 }
 
-const terminalPath = (id: string, rest = '') => `/api/terminals/${encodeURIComponent(id)}${rest}`;
+function paramsOf(op: AnyOperation): z.ZodObject {
+  if (op.name !== 'read') return op.params;
+  return op.params.extend({
+    ...ReadExtras.shape,
+    tail: op.params.shape.tail!.describe('Instead of since: only the last this many bytes (at most maxBytes), e.g. 2000 for the recent screen. Not with since or waitMs.'),
+  });
+}
+
+/** The tool list, built once per process: the stateless sidecar serves it on a fresh server for every request. */
+export const TOOLS: readonly Tool[] = (OPERATIONS as readonly AnyOperation[]).map((op) => ({
+  name: op.mcp.tool,
+  title: op.mcp.title,
+  description: op.mcp.description,
+  inputSchema: jsonSchema(paramsOf(op), 'input'),
+  outputSchema: jsonSchema(op.name === 'read' ? ReadAnswer : op.result, 'output'),
+  annotations: {
+    title: op.mcp.title,
+    readOnlyHint: op.readOnly,
+    destructiveHint: op.mcp.destructive,
+    idempotentHint: op.readOnly,
+    openWorldHint: op.name === 'run' || op.name === 'input',
+  },
+}));
+
+const BY_TOOL: ReadonlyMap<string, AnyOperation> = new Map((OPERATIONS as readonly AnyOperation[]).map((op) => [op.mcp.tool, op]));
+
+/** Runs one tool call; every failure becomes a tool error with a sentence, never a throw. */
+export async function callTool(api: ApiClient, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+  const op = BY_TOOL.get(name);
+  if (!op) return failure(`unknown tool "${name}"; the tools are ${[...BY_TOOL.keys()].join(', ')}`);
+  try {
+    const value = op.name === 'read' ? await readOutput(api, op, args) : await forward(api, op, args);
+    return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: value as Record<string, unknown> };
+  } catch (error) {
+    if (error instanceof TermgateError) return failure(`${error.message} (${error.code} ${error.status})`);
+    return failure(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function failure(text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+/** The operation's REST request: `:terminalId` into the path, the rest into the query (GET) or the body. */
+function restRequest(op: AnyOperation, args: Record<string, unknown>): { path: string; body?: unknown } {
+  const { terminalId, ...rest } = args;
+  let path = op.rest.path;
+  if (path.includes(':terminalId')) {
+    if (typeof terminalId !== 'string' || terminalId === '') throw new TermgateError('bad_request', 'terminalId: must be a non-empty string');
+    path = path.replace(':terminalId', encodeURIComponent(terminalId));
+  } else if (terminalId !== undefined) rest.terminalId = terminalId;
+  if (op.rest.method === 'POST') return { path, body: rest };
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(rest)) if (value !== undefined) query.set(key, typeof value === 'string' ? value : JSON.stringify(value));
+  const search = query.toString();
+  return { path: search === '' ? path : `${path}?${search}` };
+}
+
+async function forward(api: ApiClient, op: AnyOperation, args: Record<string, unknown>): Promise<unknown> {
+  const { path, body } = restRequest(op, args);
+  const blocks = op.blocksForMs?.(args as never) ?? 0;
+  const answer = await api.request(op.rest.method, path, { body, timeoutMs: blocks > 0 ? blocks + HTTP_MARGIN_MS : undefined });
+  // A 204 route has no body: the operation says what the other doors answer instead.
+  return op.rest.status === 204 && op.acknowledge ? op.acknowledge(args as never) : answer;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * The tools' definitions, built once per process: zod schemas are costly to
- * build, and the stateless sidecar registers the tools on a fresh server for
- * every request.
- */
-const listTerminals = {
-  title: 'List terminals',
-  description:
-    'List the terminals open on the termgate server: for each its id, name, command, cwd, size (cols x rows), pid, ' +
-    'and whether its process has exited (with the exit code). Use an id with the other tools.',
-  outputSchema: { terminals: z.array(Terminal) },
-  annotations: { readOnlyHint: true, openWorldHint: false },
-};
-
-const createTerminal = {
-  title: 'Create a terminal',
-  description:
-    'Open a new terminal on the user\'s machine: a real PTY running `command` (default: the user\'s login shell). ' +
-    'Returns the terminal; keep its `id` for run_command, send_input, read_output, resize_terminal and close_terminal. ' +
-    'Close it with close_terminal when you are done.',
-  inputSchema: {
-    command: z.string().min(1).optional().describe('Program to run, e.g. "bash" or "/usr/bin/python3". Default: the user\'s shell.'),
-    args: z.array(z.string()).optional().describe('Arguments for the program.'),
-    cwd: z.string().min(1).optional().describe('Working directory (must exist). Default: the user\'s home directory.'),
-    env: z.record(z.string(), z.string()).optional().describe('Extra environment variables for the program.'),
-    cols: z.number().int().min(1).max(MAX_COLS).optional().describe('Width in columns (default 80).'),
-    rows: z.number().int().min(1).max(MAX_ROWS).optional().describe('Height in rows (default 24).'),
-    name: z.string().optional().describe('A label for the terminal, shown in lists and the dashboard.'),
-  },
-  outputSchema: Terminal.shape,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-};
-
-const runCommand = {
-  title: 'Run a command',
-  description:
-    'Run one shell command line in a terminal and wait for it to finish. Returns its `output` (the text it printed), ' +
-    'its `exitCode` (0 = success) and `durationMs`. If it runs longer than timeoutMs it is interrupted as Ctrl-C would, ' +
-    'the answer says `timedOut: true`, and the terminal stays usable. The terminal must run a shell (the default of ' +
-    'create_terminal); state such as the current directory or exported variables carries over between calls. ' +
-    'Use this for commands that finish; for interactive programs use send_input and read_output.',
-  inputSchema: {
-    terminalId,
-    command: z.string().min(1).describe('The command line, e.g. "ls -la" or "npm test 2>&1 | tail -20".'),
-    timeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .max(MAX_RUN_TIMEOUT_MS)
-      .optional()
-      .describe(
-        `How long to wait, in milliseconds (default ${DEFAULT_RUN_TIMEOUT_MS}). Keep it below your MCP client's request timeout (often 60000).`,
-      ),
-  },
-  outputSchema: RunOutput.shape,
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-};
-
-const sendInput = {
-  title: 'Send input',
-  description:
-    'Type text into a terminal, exactly as keystrokes. End a line with "\\n" to press Enter. Control keys are characters: ' +
-    '"\\u0003" is Ctrl-C, "\\u0004" Ctrl-D, "\\u001b" Escape, "\\u001b[A" arrow up. Does not wait for any output: ' +
-    'follow with read_output (waitMs helps). To run a command and get its output and exit code, prefer run_command.',
-  inputSchema: {
-    terminalId,
-    data: z.string().min(1).describe('The text or key sequence to send.'),
-  },
-  outputSchema: { terminalId: z.string(), sent: z.number().describe('Characters sent.') },
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-};
-
-const readOutput = {
-  title: 'Read output',
-  description:
-    'Read what a terminal printed, starting at byte offset `since`. First call: omit `since` (from the start; `dropped` ' +
-    'says how much already left the scrollback); then pass the `next` of the previous answer, so you never miss or repeat output. `data` is ' +
-    'raw terminal text (it may hold ANSI escape sequences and \\r\\n). With waitMs, waits up to that long for output ' +
-    'to arrive, then until it has been quiet for 0.2 s, so a reply that comes in pieces arrives whole. ' +
-    'If `more` is true, call again at once with since = next. To see only what the terminal shows now, pass `tail` ' +
-    '(e.g. 2000) instead of `since`. Pass plain: true for text without escape sequences.',
-  inputSchema: {
-    terminalId,
-    since: z.number().int().min(0).optional().describe('Byte offset to read from: the `next` of your previous read.'),
-    waitMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_WAIT_MS)
-      .optional()
-      .describe('Wait up to this many milliseconds for output to arrive and settle (default 0: answer at once with what is there).'),
-    maxBytes: z
-      .number()
-      .int()
-      .min(4)
-      .max(MAX_READ_BYTES)
-      .optional()
-      .describe(`Return at most this many bytes (default ${DEFAULT_READ_MAX_BYTES}); the rest waits for the next call.`),
-    tail: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_READ_BYTES)
-      .optional()
-      .describe('Instead of since: only the last this many bytes (at most maxBytes), e.g. 2000 for the recent screen. Not with since or waitMs.'),
-    plain: z
-      .boolean()
-      .optional()
-      .describe('Plain text: ANSI escape sequences (colours, cursor moves, titles) removed, \\n line ends, a line redrawn after \\r shown as redrawn. Offsets still count raw bytes.'),
-  },
-  outputSchema: ReadOutput.shape,
-  annotations: { readOnlyHint: true, openWorldHint: false },
-};
-
-const resizeTerminal = {
-  title: 'Resize a terminal',
-  description:
-    'Change a terminal\'s size in columns and rows, as resizing its window would: the program in it is told ' +
-    '(SIGWINCH), so full-screen programs redraw and `tput cols` reports the new width.',
-  inputSchema: {
-    terminalId,
-    cols: z.number().int().min(1).max(MAX_COLS).describe('Width in columns.'),
-    rows: z.number().int().min(1).max(MAX_ROWS).describe('Height in rows.'),
-  },
-  outputSchema: { terminalId: z.string(), cols: z.number(), rows: z.number() },
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-};
-
-const closeTerminal = {
-  title: 'Close a terminal',
-  description:
-    'Close a terminal: kills its program and everything it started (its whole process group), and forgets it. ' +
-    'Its output can no longer be read afterwards.',
-  inputSchema: { terminalId },
-  outputSchema: { terminalId: z.string(), closed: z.boolean() },
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-};
-
-export function registerTerminalTools(server: McpServer, api: ApiClient): void {
-  server.registerTool('list_terminals', listTerminals, async () =>
-    result(await api.request<{ terminals: TerminalInfo[] }>('GET', '/api/terminals')),
-  );
-
-  server.registerTool('create_terminal', createTerminal, async (args) => {
-    const body = Object.fromEntries(Object.entries(args).filter(([, value]) => value !== undefined));
-    return result(await api.request<TerminalInfo>('POST', '/api/terminals', { body }));
-  });
-
-  server.registerTool('run_command', runCommand, async ({ terminalId, command, timeoutMs = DEFAULT_RUN_TIMEOUT_MS }) => {
-    const body = { command, timeoutMs };
-    return result(await api.request<RunResult>('POST', terminalPath(terminalId, '/run'), { body, timeoutMs: timeoutMs + RUN_HTTP_MARGIN_MS }));
-  });
-
-  server.registerTool('send_input', sendInput, async ({ terminalId, data }) => {
-    await api.request('POST', terminalPath(terminalId, '/input'), { body: { data } });
-    return result({ terminalId, sent: data.length });
-  });
-
-  server.registerTool('read_output', readOutput, async ({ terminalId, since, waitMs = 0, maxBytes = DEFAULT_READ_MAX_BYTES, tail, plain = false }) => {
-    const answer = (slice: OutputSlice) => {
-      const capped = capSlice(slice, maxBytes);
-      return result({ terminalId, ...capped, data: plain ? plainText(capped.data) : capped.data });
-    };
-    if (tail !== undefined) {
-      if (since !== undefined || waitMs > 0) throw new Error('tail: cannot be combined with since or waitMs');
-      return answer(await api.request<OutputSlice>('GET', terminalPath(terminalId, `/output?tail=${Math.min(tail, maxBytes)}`)));
-    }
-    // Asking for 4 bytes more than maxBytes makes `more` exact: the API stops at most 3 bytes short of
-    // its limit (a character boundary), so an answer within maxBytes means the end was reached.
-    const limit = maxBytes + 4;
-    const read = (from: number | undefined) =>
-      api.request<OutputSlice>('GET', terminalPath(terminalId, `/output?limit=${limit}${from === undefined ? '' : `&since=${from}`}`));
-    let slice = await read(since);
-    // Bounded by waitMs: first wait for some output…
-    const deadline = Date.now() + waitMs;
-    while (slice.data === '' && Date.now() < deadline) {
-      await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())));
-      const later = await read(slice.next);
-      slice = { ...later, dropped: slice.dropped + later.dropped };
-    }
-    // …then until it has been quiet for SETTLE_MS, so a reply that arrives in pieces (an echo, then
-    // the result, then the prompt) comes whole. A gap (dropped output) is never papered over.
-    while (waitMs > 0 && slice.data !== '' && slice.next - slice.since < maxBytes && Date.now() < deadline) {
-      await sleep(Math.min(SETTLE_MS, Math.max(0, deadline - Date.now())));
-      const later = await read(slice.next);
-      if (later.data === '' || later.dropped > 0) break;
-      slice = { ...slice, data: slice.data + later.data, next: later.next };
-    }
-    return answer(slice);
-  });
-
-  server.registerTool('resize_terminal', resizeTerminal, async ({ terminalId, cols, rows }) => {
-    await api.request('POST', terminalPath(terminalId, '/resize'), { body: { cols, rows } });
-    return result({ terminalId, cols, rows });
-  });
-
-  server.registerTool('close_terminal', closeTerminal, async ({ terminalId }) => {
-    await api.request('DELETE', terminalPath(terminalId));
-    return result({ terminalId, closed: true });
-  });
+async function readOutput(api: ApiClient, op: AnyOperation, args: Record<string, unknown>): Promise<z.infer<typeof ReadAnswer>> {
+  // Checked here too (the same schema as the API's, plus the extras), since the extras never reach the API.
+  const params = parseWith(paramsOf(op), args) as { terminalId: string; since?: number; tail?: number } & z.infer<typeof ReadExtras>;
+  const { terminalId, since, tail, waitMs = 0, maxBytes = DEFAULT_READ_MAX_BYTES, plain = false } = params;
+  const slice = (rest: Record<string, unknown>) => api.request<Slice>('GET', restRequest(op, { terminalId, ...rest }).path);
+  const answer = (read: Slice) => {
+    const capped = capSlice(read, maxBytes);
+    return { terminalId, ...capped, data: plain ? plainText(capped.data) : capped.data };
+  };
+  if (tail !== undefined) {
+    if (since !== undefined || waitMs > 0) throw new TermgateError('bad_request', 'tail: cannot be combined with since or waitMs');
+    return answer(await slice({ tail: Math.min(tail, maxBytes) }));
+  }
+  // Asking for 4 bytes more than maxBytes makes `more` exact: the API stops at most 3 bytes short of
+  // its limit (a character boundary), so an answer within maxBytes means the end was reached.
+  const read = (from: unknown) => slice({ limit: maxBytes + 4, since: from });
+  let current = await read(since);
+  // Bounded by waitMs: first wait for some output…
+  const deadline = Date.now() + waitMs;
+  while (current.data === '' && Date.now() < deadline) {
+    await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())));
+    const later = await read(current.next);
+    current = { ...later, dropped: current.dropped + later.dropped };
+  }
+  // …then until it has been quiet for SETTLE_MS, so a reply that arrives in pieces (an echo, then
+  // the result, then the prompt) comes whole. A gap (dropped output) is never papered over.
+  while (waitMs > 0 && current.data !== '' && current.next - current.since < maxBytes && Date.now() < deadline) {
+    await sleep(Math.min(SETTLE_MS, Math.max(0, deadline - Date.now())));
+    const later = await read(current.next);
+    if (later.data === '' || later.dropped > 0) break;
+    current = { ...current, data: current.data + later.data, next: later.next };
+  }
+  return answer(current);
 }
 
 const encoder = new TextEncoder();
@@ -306,7 +196,7 @@ function overlayCarriageReturns(line: string): string {
  * byte length does not match the offsets, e.g. invalid UTF-8 the API replaced,
  * the slice is returned whole rather than guessed at.)
  */
-export function capSlice(slice: OutputSlice, maxBytes: number): OutputSlice & { more: boolean } {
+export function capSlice(slice: Slice, maxBytes: number): Slice & { more: boolean } {
   const { data, since, next, dropped } = slice;
   // A UTF-16 code unit never takes more than 3 bytes in UTF-8: short text needs no encoding to know it fits.
   if (data.length * 3 <= maxBytes) return { data, since, next, dropped, more: false };

@@ -5,17 +5,18 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Core } from '../core.ts';
+import type { ConfigStore } from '../config.ts';
+import { type Credentials, maskToken } from '../credentials.ts';
+import type { ListenState, Listener } from '../listener.ts';
+import type { Platform } from '../platform.ts';
 import { TermgateError } from '../errors.ts';
 import { urlFor } from '../listener.ts';
+import type { RouteDoc } from '../openapi.ts';
 import { readBody } from '../validate.ts';
 
 export const LOOPBACK_HOST = '127.0.0.1';
 export const EXPOSED_HOST = '0.0.0.0';
 
-export function maskToken(token: string): string {
-  return '••••…' + token.slice(-4);
-}
 
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const IPV6 = /^[0-9a-f:.]+$/;
@@ -64,7 +65,17 @@ const ConnectionsBody = z.strictObject({
 });
 type ConnectionsBody = z.infer<typeof ConnectionsBody>;
 
-function connectionsView(core: Core) {
+/** What the settings routes need (the Core provides it). */
+export interface SettingsDeps {
+  readonly config: ConfigStore;
+  readonly listener: Pick<Listener, 'rebind'>;
+  readonly listening: ListenState;
+  readonly url: string;
+  readonly credentials: Pick<Credentials, 'mainToken' | 'fixedByEnv'>;
+  readonly platform: Pick<Platform, 'listen' | 'log'> & { readonly system: Pick<Platform['system'], 'interfaceAddresses'> };
+}
+
+function connectionsView(core: SettingsDeps) {
   const config = core.config.current;
   const { host, port, mode } = core.listening;
   return {
@@ -85,7 +96,7 @@ function connectionsView(core: Core) {
 }
 
 /** Free to bind on loopback right now (checked by binding it briefly). */
-async function portFree(core: Core, port: number): Promise<boolean> {
+async function portFree(core: SettingsDeps, port: number): Promise<boolean> {
   try {
     const probe = await core.platform.listen(LOOPBACK_HOST, port, () => new Response(null, { status: 503 }));
     await probe.close();
@@ -95,7 +106,7 @@ async function portFree(core: Core, port: number): Promise<boolean> {
   }
 }
 
-async function applyConnections(core: Core, body: ConnectionsBody): Promise<boolean> {
+async function applyConnections(core: SettingsDeps, body: ConnectionsBody): Promise<boolean> {
   const from = core.listening;
   const saved = core.config.current;
   // Only a change of exposure moves the host, so a client that re-sends the
@@ -139,7 +150,35 @@ async function applyConnections(core: Core, body: ConnectionsBody): Promise<bool
   return moved;
 }
 
-export function settingsRoutes(core: Core): Hono {
+const ConnectionsView = z.looseObject({
+  apiPort: z.number(),
+  mcpPort: z.number(),
+  expose: z.boolean(),
+  bindHost: z.string(),
+  mode: z.enum(['local', 'exposed']),
+  url: z.string(),
+  reachableAt: z.array(z.string()),
+  token: z.string().describe('masked: ••••…last4'),
+  tokenFromEnv: z.boolean(),
+  allowedHosts: z.array(z.string()),
+  allowedOrigins: z.array(z.string()),
+  saved: z.object({ apiPort: z.number(), expose: z.boolean() }),
+});
+
+export const SETTINGS_ROUTE_DOCS: RouteDoc[] = [
+  { method: 'GET', path: '/api/settings/connections', summary: 'Where the server listens, its mode and the saved settings', success: { status: 200, schema: ConnectionsView } },
+  {
+    method: 'PUT',
+    path: '/api/settings/connections',
+    summary: 'Save and apply: the listener rebinds in the same process',
+    body: ConnectionsBody,
+    success: { status: 200, schema: ConnectionsView.extend({ rebound: z.boolean() }) },
+    errors: ['conflict', 'config_unreadable'],
+  },
+  { method: 'GET', path: '/api/settings/token', summary: 'The main token, in full', success: { status: 200, schema: z.object({ token: z.string() }) } },
+];
+
+export function settingsRoutes(core: SettingsDeps): Hono {
   const app = new Hono();
   /** One PUT at a time, so the listener and the saved config cannot end up describing different PUTs. */
   let applying: Promise<unknown> = Promise.resolve();

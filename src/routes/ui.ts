@@ -7,7 +7,15 @@
  * browser ask for the token (Basic login) before the page loads.
  */
 import { Hono } from 'hono';
+import { z } from 'zod';
+import type { RouteDoc } from '../openapi.ts';
 import { ASSETS, type EmbeddedAsset, INDEX, SCRIPT_HASHES } from '../ui/assets.generated.ts';
+
+export const UI_ROUTE_DOCS: RouteDoc[] = [
+  { method: 'GET', path: '/ui', summary: 'Redirects to /ui/', success: { status: 308 } },
+  { method: 'GET', path: '/ui/', summary: 'The dashboard', success: { status: 200, schema: z.string(), mediaType: 'text/html' } },
+  { method: 'GET', path: '/ui/{name}', summary: "A dashboard asset (hashed names, cached for a year)", success: { status: 200, schema: z.string(), mediaType: 'application/octet-stream' }, errors: ['not_found'] },
+];
 
 /**
  * Nothing from another origin, ever (no CDN; works offline). Scripts: own files

@@ -7,6 +7,7 @@ import type { Limits } from '../config.ts';
 import { TermgateError } from '../errors.ts';
 import { randomHex } from '../hex.ts';
 import type { PtyHost, PtyProcess, SystemInfo } from '../platform.ts';
+import { LIMITS } from './limits.ts';
 import { RunCollector, runScript, shellFlavor } from './run.ts';
 import { Scrollback } from './scrollback.ts';
 import type {
@@ -20,9 +21,6 @@ import type {
 } from './types.ts';
 import { Utf8Chunker, decodeUtf8 } from './utf8.ts';
 
-export const DEFAULT_COLS = 80;
-export const DEFAULT_ROWS = 24;
-export const DEFAULT_RUN_TIMEOUT_MS = 30_000;
 /** How long close() waits for a killed terminal to report its exit before forgetting it anyway. */
 const CLOSE_WAIT_MS = 3000;
 /** How long the first run in a fresh terminal waits for the shell's prompt. */
@@ -107,8 +105,8 @@ export class Terminals implements TerminalManager {
       if (resolved === null) throw new TermgateError('bad_request', `command: not found (or not executable): ${command}`);
       if (this.#shuttingDown) throw new TermgateError('conflict', 'the server is shutting down');
 
-      const cols = options.cols ?? DEFAULT_COLS;
-      const rows = options.rows ?? DEFAULT_ROWS;
+      const cols = options.cols ?? LIMITS.defaultCols;
+      const rows = options.rows ?? LIMITS.defaultRows;
       const args = options.args ?? [];
       let pty: PtyProcess;
       try {
@@ -241,7 +239,7 @@ export class Terminals implements TerminalManager {
     return (since = 0, maxBytes = Infinity) => readScrollback(scrollback, since, maxBytes);
   }
 
-  async run(id: string, command: string, timeoutMs = DEFAULT_RUN_TIMEOUT_MS): Promise<RunResult> {
+  async run(id: string, command: string, timeoutMs: number = LIMITS.defaultRunTimeoutMs): Promise<RunResult> {
     const terminal = this.#live(id);
     if (terminal.runTap) throw new TermgateError('conflict', `terminal ${id} is already running a command; wait for it to finish`);
     const flavor = shellFlavor(terminal.info.command);

@@ -5,6 +5,7 @@
  * subscriber, never rebuilt per connection.
  */
 import { z } from 'zod';
+import { TermgateError } from '../errors.ts';
 import type { TerminalEvent } from '../terminals/types.ts';
 import { describeIssue } from '../validate.ts';
 
@@ -39,7 +40,8 @@ const FRAME_TYPES = 'heartbeat, subscribe, unsubscribe or command';
 /** Frame types whose answers carry `type`, so they can be told apart without an id. */
 const TYPED_ANSWERS: ReadonlySet<string> = new Set(['heartbeat', 'subscribe', 'unsubscribe']);
 
-export class FrameError extends Error {
+/** A malformed frame: a bad_request that also knows which frame it answers. */
+export class FrameError extends TermgateError {
   constructor(
     message: string,
     /** The id of the frame, when it could be read, so the error can be correlated. */
@@ -47,7 +49,7 @@ export class FrameError extends Error {
     /** The frame's type when it is one whose answers carry it (heartbeat, subscribe, unsubscribe). */
     readonly type?: string,
   ) {
-    super(message);
+    super('bad_request', message);
   }
 }
 

@@ -13,7 +13,7 @@ import { runCli, startServer, type RunningServer } from '../harness.ts';
 import { bearer, raw } from '../http.ts';
 import type { Target } from './suite.ts';
 
-const TOOLS = ['close_terminal', 'create_terminal', 'list_terminals', 'read_output', 'resize_terminal', 'run_command', 'send_input'];
+const TOOLS = ['close_terminal', 'create_terminal', 'get_terminal', 'list_terminals', 'read_output', 'resize_terminal', 'run_command', 'send_input'];
 
 const tokenOf = (server: RunningServer): string =>
   JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8')).authToken;
@@ -109,7 +109,7 @@ export function mcpChecks({ runtime }: Target): void {
 
           // Typing: the result (mcp-42) differs from the echoed keystrokes (mcp-$((6*7))).
           const start = (await call(client, 'read_output', { terminalId })).next;
-          expect(await call(client, 'send_input', { terminalId, data: 'echo mcp-$((6*7))\n' })).toEqual({ terminalId, sent: 18 });
+          expect(await call(client, 'send_input', { terminalId, data: 'echo mcp-$((6*7))\n' })).toEqual({ terminalId, bytes: 18 });
           const { next } = await readUntil(client, terminalId, start, /mcp-42/);
 
           // Offsets: reading from `start` in 7-byte pieces gives the same bytes, in order, without gaps or repeats.
@@ -139,7 +139,8 @@ export function mcpChecks({ runtime }: Target): void {
           expect(plain.data).not.toMatch(/\u001b|\r/);
           expect(await callFailing(client, 'read_output', { terminalId, tail: 10, since: 0 })).toMatch(/tail: cannot be combined/);
 
-          expect(await call(client, 'resize_terminal', { terminalId, cols: 123, rows: 40 })).toEqual({ terminalId, cols: 123, rows: 40 });
+          expect(await call(client, 'resize_terminal', { terminalId, cols: 123, rows: 40 })).toMatchObject({ id: terminalId, cols: 123, rows: 40 });
+          expect(await call(client, 'get_terminal', { terminalId })).toMatchObject({ id: terminalId, cols: 123, rows: 40, exited: false });
           expect((await call(client, 'run_command', { terminalId, command: 'tput cols' })).output.trim()).toBe('123');
         } finally {
           expect(await call(client, 'close_terminal', { terminalId })).toEqual({ terminalId, closed: true });
@@ -165,8 +166,16 @@ export function mcpChecks({ runtime }: Target): void {
         expect(await callFailing(client, 'send_input', { terminalId: 'no-such-terminal', data: 'x' })).toMatch(/not_found 404/);
         expect(await callFailing(client, 'close_terminal', { terminalId: 'no-such-terminal' })).toMatch(/not_found 404/);
         expect(await callFailing(client, 'create_terminal', { cwd: '/no/such/directory' })).toMatch(/bad_request 400/);
-        expect(await callFailing(client, 'resize_terminal', { terminalId: 'x', cols: -1, rows: 5 })).toMatch(/cols/);
-        expect(await callFailing(client, 'run_command', { terminalId: 'x' })).toMatch(/command/);
+        expect(await callFailing(client, 'resize_terminal', { terminalId: 'x', cols: -1, rows: 5 })).toMatch(/not_found 404/);
+        expect(await callFailing(client, 'create_terminal', { cols: -1 })).toMatch(/^termgate API: cols: .*\(bad_request 400\)$/);
+        const { id: terminalId } = await call(client, 'create_terminal', {});
+        try {
+          expect(await callFailing(client, 'resize_terminal', { terminalId, cols: -1, rows: 5 })).toMatch(/cols: .*bad_request 400/);
+          expect(await callFailing(client, 'run_command', { terminalId })).toMatch(/command: .*bad_request 400/);
+          expect(await callFailing(client, 'read_output', { terminalId, waitMs: 'soon' })).toMatch(/waitMs: .*bad_request 400/);
+        } finally {
+          await call(client, 'close_terminal', { terminalId });
+        }
         expect(await callFailing(client, 'no_such_tool')).toMatch(/no_such_tool/);
       });
 

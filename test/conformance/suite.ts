@@ -5,16 +5,18 @@
  */
 import { describe } from 'vitest';
 import type { Runtime } from '../harness.ts';
+import { fuzzChecks } from './fuzz.ts';
 import { gateChecks } from './gate.ts';
 import { hardeningChecks } from './hardening.ts';
 import { mcpChecks } from './mcp.ts';
+import { operationChecks } from './operations.ts';
 import { settingsChecks } from './settings.ts';
 import { terminalChecks } from './terminals.ts';
 import { uiChecks } from './ui.ts';
 import { websocketChecks } from './websocket.ts';
 
 export interface Capabilities {
-  /** An open WebSocket survives a listener rebind (Deno's server shutdown closes it with 1001). */
+  /** An open WebSocket survives a listener rebind (Deno's server shutdown closes it with 1001: docs/connections.md says why). */
   wsSurvivesRebind: boolean;
 }
 
@@ -35,9 +37,11 @@ export function conformance(runtime: Runtime): void {
     gateChecks(target);
     hardeningChecks(target);
     mcpChecks(target);
+    operationChecks(target);
     settingsChecks(target);
     terminalChecks(target);
     websocketChecks(target);
     uiChecks(target);
+    fuzzChecks(target);
   });
 }

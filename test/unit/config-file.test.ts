@@ -1,5 +1,5 @@
 /**
- * The config file under contention and crashes (runtimes/common/config-file.ts):
+ * The config file under contention and crashes (runtimes/host/config-file.ts):
  * a writer killed mid-write leaves the previous file whole, its lock is broken
  * because its pid is gone, and waiters that break a stale lock together never
  * both hold it.
@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileConfigStorage } from '../../runtimes/common/config-file.ts';
+import { FileConfigStorage } from '../../runtimes/host/config-file.ts';
 import { ROOT } from '../harness.ts';
 
 const dirs: string[] = [];
@@ -34,7 +34,7 @@ describe('FileConfigStorage', () => {
     writeFileSync(path, JSON.stringify({ generation: 0, pad: '' }), { mode: 0o600 });
     // The child rewrites a ~1 MB file under the lock as fast as it can.
     const script = `
-      import { FileConfigStorage } from ${JSON.stringify(join(ROOT, 'dist/runtimes/common/config-file.js'))};
+      import { FileConfigStorage } from ${JSON.stringify(join(ROOT, 'dist/runtimes/host/config-file.js'))};
       const storage = new FileConfigStorage(${JSON.stringify(path)});
       const pad = 'x'.repeat(1 << 20);
       for (let generation = 1; ; generation++) {

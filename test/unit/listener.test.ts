@@ -167,18 +167,3 @@ describe('PUT /api/settings/connections (unit)', () => {
     expect(config.current.expose).toBe(false);
   });
 });
-
-describe('Listener.onMove', () => {
-  it('reports each successful move with where it came from, and not a failed one', async () => {
-    const net = fakeNetwork();
-    const listener = new Listener(net.listen, fetch, () => {});
-    const moves: string[] = [];
-    listener.onMove((from, to) => moves.push(`${from.mode}->${to.mode}:${to.port}`));
-    await listener.start('0.0.0.0', 5000);
-    await listener.rebind('127.0.0.1', 5000);
-    net.occupy('127.0.0.1:6000');
-    await listener.rebind('127.0.0.1', 6000).catch(() => {});
-    await listener.rebind('127.0.0.1', 5000); // no move: same place
-    expect(moves).toEqual(['exposed->local:5000']);
-  });
-});

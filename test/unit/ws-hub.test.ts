@@ -3,9 +3,11 @@
  * connections whose send queue the test controls: replay seams, lagging
  * subscribers catching up from scrollback, and the slow-consumer close.
  */
+import type { Context } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
+import { type Principal, MAIN } from '../../src/credentials.ts';
 import { TermgateError } from '../../src/errors.ts';
-import type { WsConnection } from '../../src/platform.ts';
+import type { WsConnection, WsHandlers } from '../../src/platform.ts';
 import type { OutputSlice, TerminalEvent, TerminalInfo, TerminalManager } from '../../src/terminals/types.ts';
 import { WsHub } from '../../src/ws/hub.ts';
 
@@ -101,17 +103,32 @@ class FakeConnection implements WsConnection {
   }
 }
 
-async function setup(capacity = 1 << 20, highWater = 16 * 1024) {
+async function setup(capacity = 1 << 20, highWater = 16 * 1024, idleMs = 0) {
   const terminals = new ScriptedTerminals(capacity);
+  /** The handlers of the last upgrade, as the runtime's adapter gets them. */
+  let upgraded: WsHandlers | undefined;
   const hub = new WsHub({
-    platform: { runtime: 'node', upgradeWebSocket: () => new Response(null), log: () => {} },
-    config: { current: { limits: { wsIdleTimeoutMs: 0, wsHighWaterBytes: highWater, scrollbackBytes: capacity } } },
+    platform: {
+      runtime: 'node',
+      upgradeWebSocket: (_c, { handlers }) => {
+        upgraded = handlers;
+        return new Response(null);
+      },
+      log: () => {},
+    },
+    config: { current: { limits: { wsIdleTimeoutMs: idleMs, wsHighWaterBytes: highWater, scrollbackBytes: capacity } } },
     terminals: terminals as unknown as TerminalManager,
     onShutdown: () => {},
   });
-  const connect = () => {
+  /** Opens a connection, as the local user or (through an upgrade) as `principal`. */
+  const connect = (principal?: Principal) => {
     const connection = new FakeConnection();
-    hub.handlers.onOpen(connection);
+    if (principal === undefined) hub.handlers.onOpen(connection);
+    else {
+      const headers: Record<string, string> = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'k', 'sec-websocket-version': '13' };
+      void hub.upgrade({ req: { header: (name: string) => headers[name] } } as unknown as Context, principal);
+      upgraded!.onOpen(connection);
+    }
     return connection;
   };
   const message = (connection: FakeConnection, frame: object) => hub.handlers.onMessage(connection, JSON.stringify(frame));
@@ -323,5 +340,74 @@ describe('ws hub flow control', () => {
     const chunks = Math.ceil(terminals.output.length / (256 * 1024));
     // One read per whole chunk; only each client's first (partial) chunk and the last, growing one are its own.
     expect(terminals.reads.filter((n) => n > 1).length).toBeLessThanOrEqual(chunks + 2 * clients.length);
+  });
+
+  it('coalesces live output per tick and serialises it once, however many subscribe', async () => {
+    const stringified = async (subscribers: number) => {
+      const { terminals, connect, message } = await setup();
+      const clients = Array.from({ length: subscribers }, () => connect());
+      for (const client of clients) message(client, { type: 'subscribe', terminalId: 't1' });
+      const spy = vi.spyOn(JSON, 'stringify');
+      try {
+        for (let i = 0; i < 50; i++) terminals.emit(line(i));
+        await tick();
+        return spy.mock.calls.length;
+      } finally {
+        spy.mockRestore();
+        for (const client of clients) {
+          const outputs = client.frames.filter((f) => f.event?.type === 'output.data');
+          expect(outputs.length).toBe(1);
+          expect(client.received().text).toBe(terminals.output);
+        }
+      }
+    };
+    expect(await stringified(10)).toBe(await stringified(1));
+  });
+
+  it('closes a connection that sends no frame within the idle timeout with 4000', async () => {
+    vi.useFakeTimers();
+    try {
+      const { connect, message } = await setup(1 << 20, 16 * 1024, 1000);
+      const quiet = connect();
+      const chatty = connect();
+      for (let t = 0; t < 1500; t += 250) {
+        message(chatty, { type: 'heartbeat' });
+        await vi.advanceTimersByTimeAsync(250);
+      }
+      expect(quiet.closedWith?.[0]).toBe(4000);
+      expect(chatty.closedWith).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('closes the connections of a revoked credential with 4001, and no others', async () => {
+    const { hub, connect } = await setup();
+    const revoked: Principal = { kind: 'named', name: 'ci', hash: 'h1' };
+    const a = connect(revoked);
+    const b = connect(MAIN);
+    const local = connect();
+    expect(hub.closeWhere((p) => p === revoked, 4001, 'token revoked')).toBe(1);
+    expect(a.closedWith).toEqual([4001, 'token revoked']);
+    expect(b.closedWith).toBeUndefined();
+    expect(local.closedWith).toBeUndefined();
+    expect(a.frames[0]).toMatchObject({ id: 'welcome', success: true });
+  });
+
+  it('shuts down with 1001 for every socket, waits for them, and refuses new ones', async () => {
+    const { hub, terminals, connect, message } = await setup();
+    const clients = [connect(), connect()];
+    message(clients[0]!, { type: 'subscribe', terminalId: 't1' });
+    terminals.emit('last words');
+    const done = hub.shutdown();
+    // Pending live output goes out before the close frame.
+    expect(clients[0]!.received().text).toBe('last words');
+    for (const client of clients) expect(client.closedWith?.[0]).toBe(1001);
+    for (const client of clients) hub.handlers.onClose(client, 1001);
+    await done;
+    expect(hub.size).toBe(0);
+    const late = connect();
+    expect(late.closedWith?.[0]).toBe(1001);
+    expect(late.frames).toEqual([]);
   });
 });

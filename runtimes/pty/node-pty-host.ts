@@ -20,7 +20,7 @@ import { spawn, type IPty } from '@lydell/node-pty';
 import { readSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
 import type { PtyHost, PtyProcess, PtySpawnOptions } from '../../src/platform.ts';
-import { Drain } from './pty-drain.ts';
+import { Drain } from './drain.ts';
 import { endSession, killSession } from './process-tree.ts';
 
 /** The part of node-pty's private read stream we wrap (UnixTerminal#_socket, a tty.ReadStream). */

@@ -3,11 +3,13 @@
  * (its /health says "termgate"), then call the same REST API any client uses,
  * so a change made through the CLI takes effect at once, without a restart.
  */
-import { CliError } from './cli-error.ts';
+import { urlFor } from '../../src/listener.ts';
+import { CliError } from './errors.ts';
 
 const PROBE_TIMEOUT_MS = 2000;
 const CALL_TIMEOUT_MS = 30_000;
 
+/** What GET /health says, on the API ("termgate") and on the MCP sidecar ("termgate-mcp") alike. */
 export interface Health {
   name: string;
   version: string;
@@ -16,26 +18,35 @@ export interface Health {
 }
 
 export interface RemoteServer {
-  /** Loopback URL the CLI reaches it at. */
+  /** The URL the CLI reaches it at (through loopback for a wildcard bind). */
   url: string;
   health: Health;
 }
 
-export function loopbackUrl(port: number): string {
-  return `http://127.0.0.1:${port}`;
+/** The URL this machine reaches a server bound to host:port at: loopback for a wildcard bind. */
+export function reachableUrl(host: string, port: number): string {
+  return urlFor(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
 }
 
-/** The termgate answering on 127.0.0.1:port, or null when nothing (or something else) answers. */
-export async function findServer(port: number): Promise<RemoteServer | null> {
-  const url = loopbackUrl(port);
+/** The one /health probe: what answers at `url` when it says it is `name`, else null (nothing, or something else, answers). */
+export async function probeHealth(url: string, name: 'termgate' | 'termgate-mcp' = 'termgate'): Promise<Health | null> {
   try {
     const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     const health = (await response.json()) as Partial<Health>;
-    if (health.name !== 'termgate') return null;
-    return { url, health: health as Health };
+    return health.name === name ? (health as Health) : null;
   } catch {
     return null;
   }
+}
+
+/** The termgate (or, with `name`, its sidecar) answering on host:port, by default on 127.0.0.1. */
+export async function findServer(
+  port: number,
+  { host = '127.0.0.1', name = 'termgate' }: { host?: string; name?: 'termgate' | 'termgate-mcp' } = {},
+): Promise<RemoteServer | null> {
+  const url = reachableUrl(host, port);
+  const health = await probeHealth(url, name);
+  return health === null ? null : { url, health };
 }
 
 /**

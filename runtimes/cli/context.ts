@@ -1,0 +1,64 @@
+/**
+ * What `status`, `expose` and `token` act on: the termgate running on the
+ * configured port when one answers (so a change is live at once), else the
+ * config file, through the same ConfigStore/Credentials code the server uses
+ * (locked read-modify-write).
+ */
+import { type Config, ConfigStore, DEV_PORTS, PROD_PORTS, parseConfig } from '../../src/config.ts';
+import { Credentials } from '../../src/credentials.ts';
+import type { FileConfigStorage } from '../host/config-file.ts';
+import { envPort, envToken } from '../host/env.ts';
+import { configStorage, openConfig } from '../host/home.ts';
+import { findServer, type RemoteServer } from './remote.ts';
+
+export interface CommandContext {
+  dev: boolean;
+  /** The API port to look for a running server on. */
+  port: number;
+  storage: FileConfigStorage;
+  envToken: string | undefined;
+}
+
+/** What a command prints: `human` by default, `json` with --json. */
+export interface Outcome {
+  human: string;
+  json: unknown;
+  exitCode?: number;
+}
+
+export type Via = 'server' | 'file';
+
+/** The saved config, without creating it (null when there is none yet); a corrupt one is a ConfigError naming it. */
+export async function readSavedConfig(storage: FileConfigStorage): Promise<Config | null> {
+  const text = await storage.read();
+  return text === null ? null : parseConfig(text, storage.path);
+}
+
+/** The port: --port, else TERMGATE_PORT, else the saved apiPort, else the profile's default. */
+export async function commandContext(options: { dev: boolean; port: number | undefined }): Promise<CommandContext> {
+  const storage = configStorage(options.dev);
+  const defaults = options.dev ? DEV_PORTS : PROD_PORTS;
+  const port = options.port ?? envPort('TERMGATE_PORT') ?? (await readSavedConfig(storage))?.apiPort ?? defaults.api;
+  return { dev: options.dev, port, storage, envToken: envToken() };
+}
+
+/** The token a CLI call presents to an exposed server, read when needed (it may have been rotated). */
+export function tokenFor(ctx: CommandContext): () => Promise<string | undefined> {
+  return async () => ctx.envToken ?? (await readSavedConfig(ctx.storage))?.authToken;
+}
+
+/** Runs `remote` against the server when one answers, else `local` on the config file. */
+export async function either<T>(
+  ctx: CommandContext,
+  remote: (server: RemoteServer) => Promise<T>,
+  local: (store: ConfigStore, credentials: Credentials) => Promise<T>,
+): Promise<{ via: Via; server: RemoteServer | null; result: T }> {
+  const server = await findServer(ctx.port);
+  if (server) return { via: 'server', server, result: await remote(server) };
+  const store = await openConfig(ctx.storage, ctx.dev);
+  return { via: 'file', server: null, result: await local(store, new Credentials(store, ctx.envToken)) };
+}
+
+export function savedNote(ctx: CommandContext): string {
+  return `termgate is not running on port ${ctx.port}: saved to ${ctx.storage.path}`;
+}

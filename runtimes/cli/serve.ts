@@ -1,0 +1,61 @@
+/**
+ * `termgate serve` (SPEC §2): load config, build the core, listen, and stop
+ * cleanly on a signal. A port already held by a termgate is not an error (it
+ * says where that one runs and exits 0); held by anything else, it is one.
+ */
+import { Core } from '../../src/core.ts';
+import { isAddressInUse } from '../../src/listener.ts';
+import { envPort, envToken } from '../host/env.ts';
+import { configStorage, openConfig } from '../host/home.ts';
+import { nodeSystem } from '../host/system.ts';
+import { CliError } from './errors.ts';
+import { listenError } from './listen-error.ts';
+import { findServer } from './remote.ts';
+import { stopOnSignals } from './shutdown.ts';
+import type { RuntimeWiring } from './wiring.ts';
+
+/** How long shutdown may take before the process exits anyway (non-zero: something hung). */
+const SHUTDOWN_GRACE_MS = 5000;
+
+export interface ServeOptions {
+  host?: string | undefined;
+  port?: number | undefined;
+  dev: boolean;
+}
+
+export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promise<void> {
+  const portGiven = options.port ?? envPort('TERMGATE_PORT');
+  const storage = configStorage(options.dev);
+  const config = await openConfig(storage, options.dev);
+
+  // --host/--port win for this run only; the saved settings stay as they are
+  // until PUT /api/settings/connections (or `termgate expose`) changes them.
+  const host = options.host ?? (config.current.expose ? '0.0.0.0' : '127.0.0.1');
+  const port = portGiven ?? config.current.apiPort;
+  const core = new Core({
+    platform: {
+      ...wiring,
+      storage,
+      system: nodeSystem,
+      envToken: envToken(),
+      log: (line) => console.error(`termgate: ${line}`),
+    },
+    config,
+  });
+
+  try {
+    await core.start(host, port);
+  } catch (error) {
+    if (!isAddressInUse(error)) throw listenError(error, host, port);
+    const existing = await findServer(port, { host });
+    if (existing) {
+      const { runtime, mode } = existing.health;
+      console.log(`termgate is already running at ${existing.url} (runtime: ${runtime}, mode: ${mode})`);
+      return process.exit(0);
+    }
+    throw new CliError(`port ${port} on ${host} is in use by another program (not termgate); choose another with --port`);
+  }
+
+  console.log(`termgate listening on ${core.url} (mode: ${core.listening.mode}, runtime: ${wiring.runtime})`);
+  stopOnSignals({ name: 'termgate', graceMs: SHUTDOWN_GRACE_MS, exitCodeWhenSlow: 1, cleanup: () => core.shutdown() });
+}

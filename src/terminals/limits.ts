@@ -1,0 +1,11 @@
+/** Bounds and defaults of terminal operations, in one place (the operation table and the manager read them). */
+export const LIMITS = {
+  maxCols: 1000,
+  maxRows: 500,
+  /** Long enough for builds, short enough that a forgotten run cannot pin a request for ever. */
+  maxRunTimeoutMs: 600_000,
+  /** Also the MCP default: below the 60 s request timeout most MCP clients use. */
+  defaultRunTimeoutMs: 30_000,
+  defaultCols: 80,
+  defaultRows: 24,
+} as const;

@@ -1,0 +1,103 @@
+/**
+ * Live output: coalesced per terminal, serialised once, and the same string
+ * sent to every subscriber that is exactly at its start and has room in its
+ * send queue. Any other subscriber starts lagging and is left to the catch-up
+ * pump (catch-up.ts).
+ */
+import type { CatchUp } from './catch-up.ts';
+import { outputFrame } from './frames.ts';
+import type { Registry } from './registry.ts';
+import type { WsLimits } from './session.ts';
+
+/**
+ * Live output is coalesced per terminal until the next timer tick (or this
+ * many bytes): a PTY hands out ~4 KB reads, and one socket write per read is
+ * what limits throughput. The added latency is one timer tick.
+ */
+const BATCH_MAX_BYTES = 64 * 1024;
+
+/** Live output of one terminal not yet sent: contiguous, from `offset` to `next`. */
+interface Batch {
+  parts: string[];
+  offset: number;
+  next: number;
+}
+
+export class LiveOutput {
+  readonly #registry: Registry;
+  readonly #catchUp: CatchUp;
+  readonly #limits: () => WsLimits;
+  readonly #batches = new Map<string, Batch>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.flushAll();
+  };
+
+  constructor(registry: Registry, catchUp: CatchUp, limits: () => WsLimits) {
+    this.#registry = registry;
+    this.#catchUp = catchUp;
+    this.#limits = limits;
+  }
+
+  /** The hot path: collects output for the next batch (nothing at all when no one subscribes). */
+  output(terminalId: string, content: string, offset: number, next: number): void {
+    this.#registry.setEnd(terminalId, next);
+    if (this.#registry.of(terminalId) === undefined) return;
+    let batch = this.#batches.get(terminalId);
+    if (batch !== undefined && batch.next !== offset) {
+      this.flush(terminalId);
+      batch = undefined;
+    }
+    if (batch === undefined) this.#batches.set(terminalId, (batch = { parts: [], offset, next }));
+    batch.parts.push(content);
+    batch.next = next;
+    if (next - batch.offset >= BATCH_MAX_BYTES) this.flush(terminalId);
+    else this.#timer ??= setTimeout(this.#onTimer, 0);
+  }
+
+  /** Sends the terminal's pending output now (before a lifecycle event or a new subscriber). */
+  flush(terminalId: string): void {
+    const batch = this.#batches.get(terminalId);
+    if (batch === undefined) return;
+    this.#batches.delete(terminalId);
+    const content = batch.parts.length === 1 ? batch.parts[0]! : batch.parts.join('');
+    this.#fanOut(terminalId, content, batch.offset, batch.next);
+  }
+
+  flushAll(): void {
+    for (const terminalId of [...this.#batches.keys()]) this.flush(terminalId);
+  }
+
+  /** Sends what is pending and stops the timer (shutdown). */
+  stop(): void {
+    this.flushAll();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One piece of live output to every subscriber, serialised at most once. */
+  #fanOut(terminalId: string, content: string, offset: number, next: number): void {
+    const subs = this.#registry.of(terminalId);
+    if (subs === undefined) return;
+    const { wsHighWaterBytes, scrollbackBytes } = this.#limits();
+    let frame: string | undefined;
+    for (const sub of subs) {
+      const session = sub.session;
+      if (sub.lagging) {
+        if (next - sub.next > scrollbackBytes) sub.tooFarBehind();
+        // Catch up from here too when the queue has room: on a busy event loop
+        // (Deno's, under a PTY at full speed) the pump's timer can fire 100 ms late.
+        else if (session.connection.bufferedAmount() < wsHighWaterBytes) this.#catchUp.pump(session);
+        continue;
+      }
+      if (offset === sub.next && session.connection.bufferedAmount() < wsHighWaterBytes) {
+        frame ??= outputFrame(terminalId, content, offset, next);
+        sub.send(frame, next);
+      } else if (next > sub.next) {
+        sub.lag();
+        this.#catchUp.schedule(session);
+      }
+    }
+  }
+}
