@@ -16,7 +16,7 @@ import { AUTH_ROUTE_DOCS, authRoutes } from './routes/auth.ts';
 import { SETTINGS_ROUTE_DOCS, settingsRoutes } from './routes/settings.ts';
 import { terminalRoutes } from './routes/terminals.ts';
 import { UI_ROUTE_DOCS, uiRoutes } from './routes/ui.ts';
-import { Terminals } from './terminals/manager.ts';
+import { PtyTerminalManager } from './terminals/manager.ts';
 import type { TerminalManager } from './terminals/types.ts';
 import { VERSION } from './version.ts';
 import { CLOSE_TOKEN_REVOKED, WsHub } from './ws/hub.ts';
@@ -41,9 +41,9 @@ export class Core {
   readonly app: Hono;
   /** The API listener: start, rebind (PUT /api/settings/connections), close. */
   readonly listener: Listener;
-  /** The /ws stream (SPEC §7). */
+  /** The /ws stream (docs/websocket.md). */
   readonly ws: WsHub;
-  /** Every terminal (SPEC §6): REST, /ws and, through REST, MCP use this one manager. */
+  /** Every terminal (docs/terminals.md): REST, /ws and, through REST, MCP use this one manager. */
   readonly terminals: TerminalManager;
   readonly #interfaceHosts: () => ReadonlySet<string>;
   readonly #shutdownHooks: (() => void | Promise<void>)[] = [];
@@ -58,7 +58,7 @@ export class Core {
     this.#interfaceHosts = interfaceHostsCache(() => platform.system.interfaceAddresses(), INTERFACE_CACHE_MS);
     this.gate = new Gate(this.credentials, () => this.#policy(), WS_PATHS);
     this.listener = new Listener(platform.listen, this.fetch, (line) => platform.log(line));
-    this.terminals = new Terminals({
+    this.terminals = new PtyTerminalManager({
       pty: platform.pty,
       system: platform.system,
       limits: () => this.config.current.limits,

@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'timeout'
   | 'internal'
-  | 'config_unreadable';
+  | 'config_unreadable'
+  | 'api_unavailable';
 
 /** The HTTP status of each code (the OpenAPI document lists them too). */
 export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -34,6 +35,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
   /** The config file was corrupted while the server runs: writes wait until it is fixed, reads go on. */
   config_unreadable: 503,
+  /** The MCP sidecar got no usable answer from the API (down, timed out, not JSON). */
+  api_unavailable: 502,
 };
 
 export class TermgateError extends Error {

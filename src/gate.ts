@@ -1,8 +1,9 @@
 /**
- * The auth gate (SPEC §3): one function from a request to "pass" (null) or a
- * refusal Response. REST routes and WebSocket upgrades share it.
+ * The auth gate (README: Security model): one function from a request to the
+ * Principal it comes as, or a refusal Response. REST routes and WebSocket
+ * upgrades share it.
  *
- * Order: health is always open; then Host (DNS rebinding), Origin (cross-site
+ * Order: a well-formed Host; health is then open; then Host (DNS rebinding), Origin (cross-site
  * requests and WebSocket hijacking), and, in exposed mode only, a credential.
  * The mode follows the bind address, never the client's address.
  */
@@ -125,7 +126,7 @@ export function selectSubprotocol(header: string | null): string | null {
   return offered.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX)) ?? null;
 }
 
-/** Every credential the request presents, in the forms SPEC §3 allows. */
+/** Every credential the request presents, in the forms the gate allows. */
 export function presentedCredentials(request: Request, upgrade: boolean): string[] {
   const found: string[] = [];
   const authorization = request.headers.get('authorization');

@@ -1,5 +1,5 @@
 /**
- * The API listener and how it moves (SPEC §8): start, rebind to another host
+ * The API listener and how it moves (docs/connections.md): start, rebind to another host
  * or port inside the same process, close. The sequence lives here once; each
  * runtime only supplies `listen` (bind) and `Listening.close` (stop accepting).
  *

@@ -1,5 +1,5 @@
 /**
- * `termgate mcp` (SPEC §9): the MCP sidecar as its own process, on any of the
+ * `termgate mcp` (docs/mcp.md): the MCP sidecar as its own process, on any of the
  * three runtimes. It binds through the runtime's `listen` (the same one the
  * API uses), so no runtime needs code of its own for it.
  */

@@ -1,5 +1,5 @@
 /**
- * The termgate command line (SPEC §11) as commander definitions
+ * The termgate command line (README: CLI) as commander definitions
  * (https://github.com/tj/commander.js): every command, its arguments and its
  * options, once; parsing, the checks and every help text come from them. What
  * a command does comes in as `CliActions`, so the command line can be parsed

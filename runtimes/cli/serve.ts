@@ -1,5 +1,5 @@
 /**
- * `termgate serve` (SPEC §2): load config, build the core, listen, and stop
+ * `termgate serve` (README: Quick start): load config, build the core, listen, and stop
  * cleanly on a signal. A port already held by a termgate is not an error (it
  * says where that one runs and exits 0); held by anything else, it is one.
  */

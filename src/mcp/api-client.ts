@@ -1,5 +1,5 @@
 /**
- * The MCP sidecar's HTTP client of the termgate API (SPEC §6). The sidecar is
+ * The MCP sidecar's HTTP client of the termgate API. The sidecar is
  * a client like any other: it finds the API and its token in the config file,
  * so it works whether the API is local or exposed.
  *
@@ -8,16 +8,17 @@
  * turn it into an MCP tool error, never a crash.
  */
 import type { ConfigStore } from '../config.ts';
+import { ERROR_STATUS, type ErrorCode, TermgateError } from '../errors.ts';
 
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    /** The API's HTTP status; null when no answer came (down, timeout). */
-    readonly status: number | null = null,
-    /** The API's error code (`not_found`, `bad_request`…), when it sent one. */
-    readonly code: string | null = null,
-  ) {
-    super(message);
+export class ApiError extends TermgateError {
+  /**
+   * `message` is the sentence an agent reads (it names the API's code and
+   * status when there was an answer). The code is the API's own when it sent
+   * one termgate knows, else api_unavailable.
+   */
+  constructor(message: string, apiStatus: number | null = null, apiCode: string | null = null) {
+    const known = apiCode !== null && Object.hasOwn(ERROR_STATUS, apiCode) ? (apiCode as ErrorCode) : null;
+    super(known ?? (apiStatus === 401 ? 'unauthorized' : 'api_unavailable'), message);
     this.name = 'ApiError';
   }
 }

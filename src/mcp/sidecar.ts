@@ -1,5 +1,5 @@
 /**
- * The MCP sidecar (SPEC §9): one web-standard `fetch` serving MCP over
+ * The MCP sidecar (docs/mcp.md): one web-standard `fetch` serving MCP over
  * Streamable HTTP at /mcp, a bridge to the terminals REST API.
  *
  * Stateless: every POST gets a fresh MCP Server and transport, and no session
@@ -10,7 +10,7 @@
  * pushes (no GET stream; GET and DELETE answer 405, which clients expect from a
  * stateless server).
  *
- * It protects itself exactly as the API does (SPEC §3), with the same Gate:
+ * It protects itself exactly as the API does (README: Security model), with the same Gate:
  * Host and Origin checks always, and a token when bound to a non-loopback
  * address (the API's authToken, TERMGATE_TOKEN or a named token). The config
  * file is re-read on every request, so a rotation or revocation made through

@@ -18,7 +18,7 @@ import { TermgateError } from '../errors.ts';
 import { type AnyOperation, OPERATIONS, OutputSlice } from '../terminals/operations.ts';
 import type { OutputSlice as Slice } from '../terminals/types.ts';
 import { parseWith } from '../validate.ts';
-import type { ApiClient } from './api-client.ts';
+import { type ApiClient, ApiError } from './api-client.ts';
 
 /** Extra time an HTTP call gets beyond what the operation may block for (interrupt + answer). */
 const HTTP_MARGIN_MS = 15_000;
@@ -97,6 +97,8 @@ export async function callTool(api: ApiClient, name: string, args: Record<string
     const value = op.name === 'read' ? await readOutput(api, op, args) : await forward(api, op, args);
     return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: value as Record<string, unknown> };
   } catch (error) {
+    // The API's own answers already name their code and status; a refusal made here says them too.
+    if (error instanceof ApiError) return failure(error.message);
     if (error instanceof TermgateError) return failure(`${error.message} (${error.code} ${error.status})`);
     return failure(error instanceof Error ? error.message : String(error));
   }

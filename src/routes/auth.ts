@@ -12,7 +12,7 @@ const JWT_NOTE =
   'Authenticate with the authToken (Authorization: Bearer <token>) or a named token instead.';
 
 const CreateTokenBody = z.strictObject({ name: z.string() });
-/** `closeSockets`: also end the WebSockets opened with the old token (by default they stay open, SPEC §4). */
+/** `closeSockets`: also end the WebSockets opened with the old token (by default they stay open). */
 const RotateBody = z.strictObject({ closeSockets: z.boolean().optional() });
 
 const Token = z.object({ token: z.string() });

@@ -1,5 +1,5 @@
 /**
- * Settings → Connections (SPEC §8). PUT saves and applies in the same process:
+ * Settings → Connections (docs/connections.md). PUT saves and applies in the same process:
  * the listener moves (Listener.rebind) and, since the gate's mode follows the
  * bind address, exposing turns the token check on for the very next request.
  */

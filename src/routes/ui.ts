@@ -1,5 +1,5 @@
 /**
- * The dashboard (SPEC §10) at /ui/. Its files are embedded at build time
+ * The dashboard (docs/dashboard.md) at /ui/. Its files are embedded at build time
  * (scripts/build-ui.mjs → src/ui/assets.generated.ts): the core cannot read
  * files. Served by the core itself, so the page is same-origin with the API and
  * the gate's Origin check admits it and no other site. Like every route but

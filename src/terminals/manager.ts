@@ -8,7 +8,7 @@ import { TermgateError } from '../errors.ts';
 import { randomHex } from '../hex.ts';
 import type { PtyHost, PtyProcess, SystemInfo } from '../platform.ts';
 import { LIMITS } from './limits.ts';
-import { RunCollector, runScript, shellFlavor } from './run.ts';
+import { Runner } from './run.ts';
 import { Scrollback } from './scrollback.ts';
 import type {
   CreateTerminalOptions,
@@ -23,8 +23,6 @@ import { Utf8Chunker, decodeUtf8 } from './utf8.ts';
 
 /** How long close() waits for a killed terminal to report its exit before forgetting it anyway. */
 const CLOSE_WAIT_MS = 3000;
-/** How long the first run in a fresh terminal waits for the shell's prompt. */
-const FIRST_OUTPUT_WAIT_MS = 2000;
 
 export interface TerminalManagerOptions {
   pty: PtyHost;
@@ -40,14 +38,12 @@ interface Terminal {
   scrollback: Scrollback;
   chunker: Utf8Chunker;
   exited: Promise<void>;
-  /** Receives decoded output while a run is in flight. */
-  runTap: ((text: string) => void) | undefined;
-  onExitForRun: (() => void) | undefined;
   /** Set by the first close(): later calls wait for the same one. */
   closing: Promise<void> | undefined;
 }
 
-export class Terminals implements TerminalManager {
+/** The TerminalManager over real PTYs (the runtime's PtyHost). */
+export class PtyTerminalManager implements TerminalManager {
   readonly #options: TerminalManagerOptions;
   readonly #terminals = new Map<string, Terminal>();
   readonly #listeners = new Set<(event: TerminalEvent) => void>();
@@ -56,8 +52,20 @@ export class Terminals implements TerminalManager {
   #counter = 0;
   #shuttingDown = false;
 
+  /** `run`, built on output events and a PTY write, so it owns no part of a terminal. */
+  readonly #runner: Runner;
+
   constructor(options: TerminalManagerOptions) {
     this.#options = options;
+    this.#runner = new Runner(
+      {
+        get: (id) => this.get(id),
+        write: (id, data) => this.#live(id).pty.write(data),
+        outputEnd: (id) => this.outputEnd(id),
+        subscribe: (listener) => this.subscribe(listener),
+      },
+      () => options.limits().scrollbackBytes,
+    );
   }
 
   list(): TerminalInfo[] {
@@ -78,7 +86,7 @@ export class Terminals implements TerminalManager {
     const terminal = this.#find(id);
     if (terminal.closing) throw new TermgateError('conflict', `terminal ${id} is being closed`);
     if (terminal.info.exited) {
-      throw new TermgateError('conflict', `terminal ${id} has exited (code ${terminal.info.exitCode}); delete it or create another`);
+      throw new TermgateError('conflict', `terminal ${id} has exited (code ${terminal.info.exitCode}); close it or create another`);
     }
     return terminal;
   }
@@ -135,8 +143,6 @@ export class Terminals implements TerminalManager {
         scrollback: new Scrollback(this.#options.limits().scrollbackBytes),
         chunker: new Utf8Chunker(),
         exited: new Promise((resolve) => (markExited = resolve)),
-        runTap: undefined,
-        onExitForRun: undefined,
         closing: undefined,
       };
       this.#terminals.set(id, terminal);
@@ -146,7 +152,6 @@ export class Terminals implements TerminalManager {
         terminal.info.exited = true;
         // Killed by a signal: report it as a shell would ($? = 128 + signal number).
         terminal.info.exitCode = signal ? 128 + signal : code;
-        terminal.onExitForRun?.();
         this.#emit({ type: 'terminal.exit', terminalId: id, exitCode: terminal.info.exitCode, signal });
         markExited();
       });
@@ -162,7 +167,6 @@ export class Terminals implements TerminalManager {
     const offset = terminal.scrollback.end;
     terminal.scrollback.write(bytes);
     const content = decodeUtf8(bytes);
-    terminal.runTap?.(content);
     this.#emit({ type: 'output.data', terminalId: terminal.info.id, content, offset, next: offset + bytes.length });
   }
 
@@ -239,67 +243,13 @@ export class Terminals implements TerminalManager {
     return (since = 0, maxBytes = Infinity) => readScrollback(scrollback, since, maxBytes);
   }
 
-  async run(id: string, command: string, timeoutMs: number = LIMITS.defaultRunTimeoutMs): Promise<RunResult> {
-    const terminal = this.#live(id);
-    if (terminal.runTap) throw new TermgateError('conflict', `terminal ${id} is already running a command; wait for it to finish`);
-    const flavor = shellFlavor(terminal.info.command);
-    if (flavor === null) {
-      throw new TermgateError('conflict', `run needs a shell terminal (sh, bash, zsh, dash, ksh or fish); this one runs ${terminal.info.command}`);
-    }
-    const script = runScript(command.replace(/\r\n?/g, '\n'), flavor);
-    const collector = new RunCollector(script, this.#options.limits().scrollbackBytes);
-    const started = Date.now();
-    // Claimed before the first await, so a second run in the meantime gets its 409.
-    terminal.runTap = () => {};
-    if (terminal.scrollback.end === 0) await this.#firstOutput(terminal, Math.min(timeoutMs, FIRST_OUTPUT_WAIT_MS));
-
-    return new Promise<RunResult>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = (timedOut: boolean, exitCode: number | null) => {
-        clearTimeout(timer);
-        terminal.runTap = undefined;
-        terminal.onExitForRun = undefined;
-        resolve({
-          output: collector.output,
-          exitCode,
-          timedOut,
-          durationMs: Date.now() - started,
-          truncated: collector.truncated,
-        });
-      };
-      terminal.runTap = (text) => {
-        collector.push(text);
-        if (collector.done) finish(false, collector.exitCode);
-      };
-      // The command ended the shell (`exit 3`): its status is the terminal's.
-      terminal.onExitForRun = () => finish(false, terminal.info.exitCode);
-      if (terminal.info.exited) return finish(false, terminal.info.exitCode);
-      timer = setTimeout(() => {
-        // Interrupt as Ctrl-C would; the shell drops the rest of the line, so no end marker follows.
-        if (!terminal.info.exited) terminal.pty.write('\x03');
-        finish(true, null);
-      }, Math.max(0, timeoutMs - (Date.now() - started)));
-      terminal.pty.write(script.input);
-    });
+  run(id: string, command: string, timeoutMs: number = LIMITS.defaultRunTimeoutMs): Promise<RunResult> {
+    this.#find(id);
+    return this.#runner.run(id, command, timeoutMs);
   }
 
-  /**
-   * A fresh shell has not printed its prompt yet: what is typed before that is
-   * echoed twice (by the PTY, then again by the line editor). Wait for the
-   * first output, briefly, so a person watching sees the line once.
-   */
-  #firstOutput(terminal: Terminal, waitMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, waitMs);
-      const unsubscribe = this.subscribe((event) => {
-        if (event.terminalId === terminal.info.id && event.type !== 'terminal.resized') done();
-      });
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve();
-      }
-    });
+  outputEnd(id: string): number {
+    return this.#find(id).scrollback.end;
   }
 
   subscribe(listener: (event: TerminalEvent) => void): () => void {

@@ -14,7 +14,9 @@
  * whole line before running any of it (a command that reads stdin cannot eat
  * the marker).
  */
+import { TermgateError } from '../errors.ts';
 import { randomHex } from '../hex.ts';
+import type { RunResult, TerminalEvent, TerminalInfo } from './types.ts';
 
 export type ShellFlavor = 'posix' | 'fish';
 
@@ -127,5 +129,111 @@ export class RunCollector {
       this.#output = this.#output.slice(-(this.#maxChars + 64));
       this.#truncated = true;
     }
+  }
+}
+
+/** What a run needs of the manager: only its public surface, so run owns no part of a terminal. */
+export interface RunHost {
+  get(id: string): TerminalInfo;
+  /** Writes to the terminal's PTY: the wrapper is the server's own text, not bound by the clients' input limit. */
+  write(id: string, data: string): void;
+  /** The offset after the last output byte (0: nothing printed yet). */
+  outputEnd(id: string): number;
+  subscribe(listener: (event: TerminalEvent) => void): () => void;
+}
+
+/** How long the first run in a fresh terminal waits for the shell's prompt. */
+const FIRST_OUTPUT_WAIT_MS = 2000;
+
+/**
+ * Runs one command line at a time per terminal: types the wrapped command,
+ * follows the output events until the end marker (or the shell's exit), and
+ * interrupts with Ctrl-C at the timeout.
+ */
+export class Runner {
+  readonly #host: RunHost;
+  readonly #maxChars: () => number;
+  /** Terminals with a run in flight: a second one is a 409, not a second wrapper typed into the first. */
+  readonly #busy = new Set<string>();
+
+  constructor(host: RunHost, maxChars: () => number) {
+    this.#host = host;
+    this.#maxChars = maxChars;
+  }
+
+  async run(id: string, command: string, timeoutMs: number): Promise<RunResult> {
+    const info = this.#host.get(id);
+    if (info.exited) throw new TermgateError('conflict', `terminal ${id} has exited (code ${info.exitCode}); close it or create another`);
+    if (this.#busy.has(id)) throw new TermgateError('conflict', `terminal ${id} is already running a command; wait for it to finish`);
+    const flavor = shellFlavor(info.command);
+    if (flavor === null) {
+      throw new TermgateError('conflict', `run needs a shell terminal (sh, bash, zsh, dash, ksh or fish); this one runs ${info.command}`);
+    }
+    const script = runScript(command.replace(/\r\n?/g, '\n'), flavor);
+    const collector = new RunCollector(script, this.#maxChars());
+    const started = Date.now();
+    // Claimed before the first await, so a second run in the meantime gets its 409.
+    this.#busy.add(id);
+    try {
+      if (this.#host.outputEnd(id) === 0) await this.#firstOutput(id, Math.min(timeoutMs, FIRST_OUTPUT_WAIT_MS));
+      return await this.#follow(id, script, collector, started, timeoutMs);
+    } finally {
+      this.#busy.delete(id);
+    }
+  }
+
+  #follow(id: string, script: RunScript, collector: RunCollector, started: number, timeoutMs: number): Promise<RunResult> {
+    return new Promise<RunResult>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let unsubscribe = () => {};
+      const finish = (timedOut: boolean, exitCode: number | null) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve({ output: collector.output, exitCode, timedOut, durationMs: Date.now() - started, truncated: collector.truncated });
+      };
+      const info = this.#host.get(id);
+      if (info.exited) return finish(false, info.exitCode);
+      unsubscribe = this.#host.subscribe((event) => {
+        if (event.terminalId !== id) return;
+        if (event.type === 'output.data') {
+          collector.push(event.content);
+          if (collector.done) finish(false, collector.exitCode);
+        } else if (event.type === 'terminal.exit') {
+          // The command ended the shell (`exit 3`): its status is the terminal's.
+          finish(false, event.exitCode);
+        }
+      });
+      timer = setTimeout(() => {
+        // Interrupt as Ctrl-C would; the shell drops the rest of the line, so no end marker follows.
+        if (!this.#host.get(id).exited) this.#host.write(id, '\x03');
+        finish(true, null);
+      }, Math.max(0, timeoutMs - (Date.now() - started)));
+      try {
+        this.#host.write(id, script.input);
+      } catch (error) {
+        clearTimeout(timer);
+        unsubscribe();
+        reject(error);
+      }
+    });
+  }
+
+  /**
+   * A fresh shell has not printed its prompt yet: what is typed before that is
+   * echoed twice (by the PTY, then again by the line editor). Wait for the
+   * first output, briefly, so a person watching sees the line once.
+   */
+  #firstOutput(id: string, waitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, waitMs);
+      const unsubscribe = this.#host.subscribe((event) => {
+        if (event.terminalId === id && event.type !== 'terminal.resized') done();
+      });
+      function done() {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
   }
 }

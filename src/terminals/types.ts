@@ -85,6 +85,8 @@ export interface TerminalManager {
    */
   reader(id: string): OutputReader;
   run(id: string, command: string, timeoutMs?: number): Promise<RunResult>;
+  /** The offset after the last byte of output (0 when nothing was printed yet), without reading any. */
+  outputEnd(id: string): number;
   /**
    * Every event of every terminal, delivered synchronously as it happens, so
    * `read(id, since)` followed by `subscribe` in the same tick has no gap.

@@ -1,5 +1,5 @@
 /**
- * The /ws wire format (SPEC §7): what a client may send, checked with zod, and
+ * The /ws wire format (docs/websocket.md): what a client may send, checked with zod, and
  * the frames the server sends, built as strings. Output frames are the hot
  * path: they are assembled by hand once per event and shared by every
  * subscriber, never rebuilt per connection.

@@ -1,5 +1,5 @@
 /**
- * The /ws protocol (SPEC §7, docs/websocket.md), written once against
+ * The /ws protocol (docs/websocket.md), written once against
  * WsConnection. The hub dispatches client frames and terminal events and
  * wires the parts: handshake.ts (the upgrade checks), connections.ts (the open
  * sessions), session.ts (one connection), subscription.ts (one subscription,
@@ -169,7 +169,7 @@ export class WsHub {
     // Reading one character validates `since` (past the end is a bad_request) and finds where
     // the replay really starts (later, when older output already left the scrollback).
     const start = since === undefined ? undefined : terminals.read(terminalId, since, 1);
-    const end = this.#registry.end(terminalId) ?? terminals.read(terminalId).next;
+    const end = this.#registry.end(terminalId) ?? terminals.outputEnd(terminalId);
     const sub = new Subscription(session, terminalId, start?.since ?? end, end);
     this.#registry.add(sub);
     const ack = { terminalId, since: sub.next, next: end, dropped: start?.dropped ?? 0, exited: info.exited, exitCode: info.exitCode };

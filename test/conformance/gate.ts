@@ -1,4 +1,4 @@
-/** SPEC §3–§5 and the config file: every row of the gate, in local and exposed mode. */
+/** The gate, the credentials and the config file: every row of the gate, in local and exposed mode. */
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

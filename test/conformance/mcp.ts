@@ -1,5 +1,5 @@
 /**
- * SPEC §9: the MCP sidecar, started as a real process (`termgate mcp`) next to
+ * the MCP sidecar, started as a real process (`termgate mcp`) next to
  * a real API server under the same runtime and TERMGATE_HOME, driven by the
  * official SDK's Client over its Streamable-HTTP transport.
  */

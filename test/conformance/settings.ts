@@ -1,5 +1,5 @@
 /**
- * SPEC §2, §4, §8, §11 (issue 5): the expose switch and port moves applied in
+ * the expose switch and port moves applied in
  * the same process, the serve lifecycle, the CLI with and without a running
  * server, and config writes racing between processes.
  */

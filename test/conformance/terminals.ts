@@ -1,5 +1,5 @@
 /**
- * SPEC §6 against a real server: real PTYs, scrollback offsets, `run`, exit
+ * Terminals against a real server: real PTYs, scrollback offsets, `run`, exit
  * without loss, UTF-8 across reads, validation, and no process left behind.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * SPEC §10, smoke per runtime: /ui/ and every asset it refers to are served
+ * Smoke per runtime: /ui/ and every asset it refers to are served
  * from the embedded module, with their content types. The page itself is
  * tested in Chromium once (test/dashboard/), since it is the same core on
  * every runtime; this checks that the embedding works where Bun and Deno run

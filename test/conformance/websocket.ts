@@ -1,5 +1,5 @@
 /**
- * SPEC §3 (upgrade rules) and §7: the /ws stream on a real server per runtime —
+ * the /ws stream on a real server per runtime —
  * gate on the handshake, frames, replay exactness, backpressure, shutdown.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';

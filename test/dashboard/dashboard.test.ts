@@ -1,5 +1,5 @@
 /**
- * The dashboard end to end (SPEC §10): Debian's Chromium, driven by
+ * The dashboard end to end (docs/dashboard.md): Debian's Chromium, driven by
  * playwright-core (no browser download), against a real termgate process.
  *
  * Node only: the page is the same core and the same embedded assets on every

@@ -1,4 +1,4 @@
-/** The dashboard's assets (SPEC §10) through core.fetch: paths, types, caching, CSP, and the gate in front. */
+/** The dashboard's assets (docs/dashboard.md) through core.fetch: paths, types, caching, CSP, and the gate in front. */
 import { describe, expect, it } from 'vitest';
 import { ASSETS, INDEX } from '../../src/ui/assets.generated.ts';
 import { unitCore } from './memory-platform.ts';

@@ -28,6 +28,10 @@ class ScriptedTerminals implements Partial<TerminalManager> {
     if (id !== 't1' || this.gone) throw new TermgateError('not_found', 'no such terminal');
     return this.info();
   }
+  outputEnd(id: string): number {
+    this.get(id);
+    return this.output.length;
+  }
   read(id: string, since = 0, maxBytes = Infinity): OutputSlice {
     this.get(id);
     if (since > this.output.length) throw new TermgateError('bad_request', 'since: past the end');

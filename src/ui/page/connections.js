@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The Connections panel (SPEC §8) and the health dot.
+ * The Connections panel (docs/connections.md) and the health dot.
  *
  * Health: `GET /health` every few seconds. healthy = termgate answers;
  * down = nothing answers; conflict = a port is owned by another program (a

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The /ws stream (SPEC §7, docs/websocket.md) with reconnect.
+ * The /ws stream (docs/websocket.md) with reconnect.
  *
  * Each subscription remembers `next`, the offset just after the last byte the
  * page has shown. After a drop it is renewed with `since: next`, so the server
