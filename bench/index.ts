@@ -4,6 +4,7 @@
  * under test run under their own runtimes, the load generators as separate
  * processes. Pick some with `npm run bench -- gate stream`.
  */
+import { echoBenchmark } from './echo.ts';
 import { gateBenchmark } from './gate.ts';
 import { streamBenchmark } from './stream.ts';
 import { pinningNote, printTable, type Row } from './util.ts';
@@ -11,6 +12,7 @@ import { pinningNote, printTable, type Row } from './util.ts';
 const BENCHMARKS: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   gate: { title: `Gate cost: authenticated GET in exposed mode vs bare Hono (same runtime, same run; ${pinningNote()})`, run: gateBenchmark },
   stream: { title: 'WebSocket output throughput vs a bare PTY (same command, same run)', run: streamBenchmark },
+  echo: { title: 'Keystroke echo through /ws vs a bare PTY (`cat`, one character at a time, same run)', run: echoBenchmark },
 };
 
 const wanted = process.argv.slice(2);

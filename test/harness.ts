@@ -26,8 +26,16 @@ export function cliCommand(runtime: Runtime, args: string[]): [string, string[]]
   }
 }
 
+/** Every TERMGATE_HOME a test made, removed when the test process exits (whoever else forgot to). */
+const madeHomes: string[] = [];
+process.once('exit', () => {
+  for (const home of madeHomes) rmSync(home, { recursive: true, force: true });
+});
+
 export function tempHome(): string {
-  return mkdtempSync(join(tmpdir(), 'termgate-test-'));
+  const home = mkdtempSync(join(tmpdir(), 'termgate-test-'));
+  madeHomes.push(home);
+  return home;
 }
 
 /**

@@ -19,9 +19,8 @@
 import { spawn, type IPty } from '@lydell/node-pty';
 import { readSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
-import type { PtyHost, PtyProcess, PtySpawnOptions } from '../../src/platform.ts';
-import { Drain } from './drain.ts';
-import { endSession, killSession } from './process-tree.ts';
+import type { PtyHost, PtySpawnOptions } from '../../src/platform.ts';
+import { PtyLifecycle } from './lifecycle.ts';
 
 /** The part of node-pty's private read stream we wrap (UnixTerminal#_socket, a tty.ReadStream). */
 interface PtySocket {
@@ -41,21 +40,15 @@ const FINAL_DRAIN_MAX_BYTES = 16 * 1024 * 1024;
  */
 const YIELD_EVERY_BYTES = 256 * 1024;
 
-class NodePtyProcess implements PtyProcess {
+class NodePtyProcess extends PtyLifecycle {
   readonly pid: number;
   readonly #term: IPty;
   readonly #fd: number;
-  readonly #dataListeners: ((chunk: Uint8Array) => void)[] = [];
-  readonly #exitListeners: ((exitCode: number | null, signal: number | null) => void)[] = [];
-  #exit: { code: number | null; signal: number | null } | undefined;
   #closing: 'no' | 'waiting' | 'final' = 'no';
-  #drain: Drain | undefined;
-  #bytesSeen = 0;
   #sinceYield = 0;
-  /** Set by kill(): the session is being hung up; resolves when it is empty (endSession). */
-  #ending: Promise<void> | undefined;
 
   constructor(options: PtySpawnOptions) {
+    super();
     this.#term = spawn(options.command, options.args, {
       name: options.env.TERM ?? 'xterm-256color',
       cols: options.cols,
@@ -77,17 +70,13 @@ class NodePtyProcess implements PtyProcess {
       if (error !== undefined || socket.readableEnded) {
         // EIO or EOF: the slave side is closed. Read what the stream left behind,
         // after the stream has emitted what it already buffered (nextTick runs before setImmediate).
-        this.#drain?.cancel();
+        // A quiet-wait still pending (below) would call the same #finish, which runs once.
         setImmediate(() => this.#finish(destroy));
       } else if (this.#closing === 'no') {
         // node-pty's timer: the child exited 200 ms ago and the PTY is still open.
-        // End the session so the slave closes; the stream then reaches EIO/EOF (above).
-        // If something outside the session holds it, finish once reads go quiet.
-        // While kill() hangs up, its own SIGKILL comes later: a program still
-        // running its EXIT trap gets that grace.
+        // Ending the session closes the slave; the stream then reaches EIO/EOF (above).
         this.#closing = 'waiting';
-        if (!this.#ending) killSession(this.pid);
-        this.#drain = new Drain(() => this.#bytesSeen, () => this.#finish(destroy));
+        this.outputHeldOpen(() => this.#finish(destroy));
       }
       return socket;
     };
@@ -95,7 +84,7 @@ class NodePtyProcess implements PtyProcess {
     // With encoding null node-pty hands out Buffers (Uint8Arrays), despite its string typing.
     this.#term.onData((chunk) => {
       const bytes = chunk as unknown as Uint8Array;
-      this.#emit(bytes);
+      this.output(bytes);
       this.#sinceYield += bytes.length;
       // Not while closing: the final drain below reads the PTY itself.
       if (this.#sinceYield >= YIELD_EVERY_BYTES && this.#closing === 'no') {
@@ -104,20 +93,12 @@ class NodePtyProcess implements PtyProcess {
         setImmediate(() => this.#term.resume());
       }
     });
+    // node-pty emits its exit only after its stream has closed (through #finish, or
+    // on an error): by then the output has ended.
     this.#term.onExit(({ exitCode, signal }) => {
-      const report = () => {
-        this.#exit = { code: exitCode, signal: signal ? signal : null };
-        for (const listener of this.#exitListeners.splice(0)) listener(this.#exit.code, this.#exit.signal);
-      };
-      // While kill() hangs up, the exit counts once the whole session has ended.
-      if (this.#ending) void this.#ending.then(report);
-      else report();
+      this.outputEnded();
+      this.childExited(exitCode, signal ? signal : null);
     });
-  }
-
-  #emit(bytes: Uint8Array): void {
-    this.#bytesSeen += bytes.length;
-    for (const listener of this.#dataListeners) listener(bytes);
   }
 
   /** Reads what is left in the PTY, then lets the stream close (node-pty then emits exit). */
@@ -137,39 +118,24 @@ class NodePtyProcess implements PtyProcess {
       }
       if (count <= 0) break;
       total += count;
-      this.#emit(buffer.slice(0, count));
+      // A copy: the buffer is read into again.
+      this.output(buffer.slice(0, count));
     }
     destroy();
   }
 
   write(data: string): void {
-    if (this.#closing !== 'no' || this.#exit) return;
+    if (this.#closing !== 'no' || this.exitReported) return;
     this.#term.write(data);
   }
 
   resize(cols: number, rows: number): void {
-    if (this.#closing !== 'no' || this.#exit) return;
+    if (this.#closing !== 'no' || this.exitReported) return;
     try {
       this.#term.resize(cols, rows);
     } catch {
       // the PTY closed under us; nothing to resize
     }
-  }
-
-  kill(): void {
-    // After the exit was reported the pid may already belong to someone else
-    // (before that, endSession signals the leader only if /proc still lists it).
-    if (this.#exit || this.#ending) return;
-    this.#ending = endSession(this.pid);
-  }
-
-  onData(listener: (chunk: Uint8Array) => void): void {
-    this.#dataListeners.push(listener);
-  }
-
-  onExit(listener: (exitCode: number | null, signal: number | null) => void): void {
-    if (this.#exit) listener(this.#exit.code, this.#exit.signal);
-    else this.#exitListeners.push(listener);
   }
 }
 

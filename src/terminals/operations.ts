@@ -11,6 +11,8 @@ import { TermgateError } from '../errors.ts';
 import { parseWith } from '../validate.ts';
 import { LIMITS } from './limits.ts';
 import type { TerminalManager } from './types.ts';
+import { screensOf } from './screen.ts';
+import { encodeKeys, isKnownKey } from './keys.ts';
 
 export { LIMITS };
 
@@ -80,6 +82,11 @@ const operation = <P extends z.ZodObject, R extends z.ZodType>(definition: Opera
 
 const closedAnswer = ({ terminalId }: { terminalId: string }) => ({ terminalId, closed: true as const });
 const inputAnswer = ({ terminalId, data }: { terminalId: string; data: string }) => ({ terminalId, bytes: utf8Length(data) });
+
+const KeyName = z.string().superRefine((value, ctx) => {
+  if (!isKnownKey(value)) ctx.addIssue({ code: 'custom', message: `unknown key ${JSON.stringify(value)}` });
+});
+const keyList = (keys: string | string[]) => (typeof keys === 'string' ? [keys] : keys);
 
 const terminalPath = (rest = '') => `/api/terminals/:terminalId${rest}`;
 
@@ -280,6 +287,76 @@ export const OPERATIONS = [
     },
     blocksForMs: ({ timeoutMs }) => timeoutMs ?? LIMITS.defaultRunTimeoutMs,
     handle: (terminals, { terminalId, command, timeoutMs }) => terminals.run(terminalId, command, timeoutMs ?? LIMITS.defaultRunTimeoutMs),
+  }),
+  operation({
+    name: 'screen',
+    summary: 'What the terminal shows now, as an emulator renders it',
+    rest: { method: 'GET', path: terminalPath('/screen'), status: 200 },
+    params: z.strictObject({
+      terminalId: TerminalId,
+      scrollback: z.number().int().min(0).max(10000).optional().describe('Also up to this many lines above the screen, in `scrollback` (oldest first).'),
+      format: z.enum(['lines', 'ansi']).optional().describe('"lines" (default): the screen as text lines; "ansi": a serialized snapshot to write into a fresh xterm.js.'),
+    }),
+    result: z.object({
+      cols: z.number().int().optional(),
+      rows: z.number().int().optional(),
+      cursor: z.object({ x: z.number().int(), y: z.number().int(), visible: z.boolean() }).optional(),
+      altScreen: z.boolean().optional().describe('A full-screen program switched to the alternate screen.'),
+      title: z.string().optional(),
+      lines: z.array(z.string()).optional().describe('One string per row, trailing spaces trimmed.'),
+      scrollback: z.array(z.string()).optional().describe('With scrollback=N: up to N lines above the screen, oldest first.'),
+      data: z.string().optional().describe('With format=ansi (then only data and offset): the screen serialized as escape sequences.'),
+      offset: offset.describe('The output byte the snapshot reflects: live output continues from here.'),
+    }),
+    readOnly: true,
+    mcp: {
+      tool: 'read_screen',
+      title: 'Read the screen',
+      description:
+        'What a terminal shows right now, as a terminal emulator renders it: one text line per row (colours and cursor moves ' +
+        'applied, progress lines in their final state), the cursor position, whether a full-screen program (alternate screen) ' +
+        'is active, and the window title. Best for full-screen programs (vim, top, less) and prompts. Pass scrollback: N for ' +
+        'N lines above the screen. Send keys with send_keys.',
+      destructive: false,
+    },
+    handle: async (terminals, { terminalId, scrollback, format }) => {
+      const screen = screensOf(terminals).screen(terminalId);
+      if (format === 'ansi') return screen.ansi();
+      return screen.snapshot(scrollback ?? 0);
+    },
+  }),
+  operation({
+    name: 'keys',
+    summary: 'Press keys in a terminal, encoded for its current modes',
+    rest: { method: 'POST', path: terminalPath('/keys'), status: 204 },
+    params: z.strictObject({
+      terminalId: TerminalId,
+      keys: z
+        .union([z.array(KeyName).min(1).max(1024), KeyName])
+        .describe(
+          'Key names, pressed in order (one name alone is one key): Enter, Tab, S-Tab, Escape, Backspace, Delete, Insert, Home, End, ' +
+            'PageUp, PageDown, Up, Down, Left, Right, F1-F12, C-<key> (Ctrl), M-<key> (Alt), a single character, or "text:<literal text>".',
+        ),
+    }),
+    result: z.object({ terminalId: z.string(), bytes: z.number().int().describe('UTF-8 bytes written.') }),
+    readOnly: false,
+    mcp: {
+      tool: 'send_keys',
+      title: 'Send keys',
+      description:
+        'Press keys in a terminal by name, e.g. ["C-c"], ["Up","Enter"], ["text:ls -la","Enter"], ["Escape","text::wq","Enter"]. ' +
+        'Keys are encoded for the terminal\'s current modes (application cursor keys, bracketed paste), so arrows work in ' +
+        'vim, less and readline alike. Does not wait for output: follow with read_screen or read_output.',
+      destructive: true,
+    },
+    acknowledge: ({ terminalId, keys }) => ({ terminalId, bytes: utf8Length(encodeKeys(keyList(keys))) }),
+    handle: async (terminals, { terminalId, keys }) => {
+      const screen = screensOf(terminals).screen(terminalId);
+      await screen.settled();
+      const data = encodeKeys(keyList(keys), screen.modes);
+      terminals.input(terminalId, data);
+      return { terminalId, bytes: utf8Length(data) };
+    },
   }),
 ] as const;
 

@@ -10,11 +10,20 @@ import type { Registry } from './registry.ts';
 import type { WsLimits } from './session.ts';
 
 /**
- * Live output is coalesced per terminal until the next timer tick (or this
- * many bytes): a PTY hands out ~4 KB reads, and one socket write per read is
- * what limits throughput. The added latency is one timer tick.
+ * Live output that keeps coming is coalesced per terminal until the next timer
+ * tick (or this many bytes): a PTY hands out ~4 KB reads, and one socket write
+ * per read is what limits throughput. The added latency is one timer tick.
  */
 const BATCH_MAX_BYTES = 64 * 1024;
+
+/**
+ * Output that arrives for a terminal with nothing pending and no flush within
+ * this long (about one timer tick) is sent at once (in a microtask, so output
+ * delivered in the same task still shares its frame): a keystroke's echo after
+ * an idle moment does not wait for the tick. Output that keeps coming arrives
+ * within a tick of the last flush, or while a batch is pending, and is batched.
+ */
+const IDLE_MS = 1;
 
 /** Live output of one terminal not yet sent: contiguous, from `offset` to `next`. */
 interface Batch {
@@ -28,10 +37,19 @@ export class LiveOutput {
   readonly #catchUp: CatchUp;
   readonly #limits: () => WsLimits;
   readonly #batches = new Map<string, Batch>();
+  /** When each terminal's output last went out (performance.now()); entries older than IDLE_MS mean idle. */
+  readonly #lastSent = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #onTimer = (): void => {
     this.#timer = undefined;
     this.flushAll();
+  };
+
+  /** Terminals whose batch began after an idle moment: flushed in a microtask, not at the tick. */
+  readonly #urgent = new Set<string>();
+  readonly #onMicrotask = (): void => {
+    for (const terminalId of [...this.#urgent]) this.flush(terminalId);
+    this.#urgent.clear();
   };
 
   constructor(registry: Registry, catchUp: CatchUp, limits: () => WsLimits) {
@@ -43,17 +61,28 @@ export class LiveOutput {
   /** The hot path: collects output for the next batch (nothing at all when no one subscribes). */
   output(terminalId: string, content: string, offset: number, next: number): void {
     this.#registry.setEnd(terminalId, next);
-    if (this.#registry.of(terminalId) === undefined) return;
+    if (this.#registry.of(terminalId) === undefined) {
+      this.#lastSent.delete(terminalId);
+      return;
+    }
     let batch = this.#batches.get(terminalId);
     if (batch !== undefined && batch.next !== offset) {
       this.flush(terminalId);
       batch = undefined;
     }
-    if (batch === undefined) this.#batches.set(terminalId, (batch = { parts: [], offset, next }));
+    if (batch === undefined) {
+      this.#batches.set(terminalId, (batch = { parts: [], offset, next }));
+      const last = this.#lastSent.get(terminalId);
+      // Idle terminal: send at the end of this task (what the same PTY read delivers still joins).
+      if (last === undefined || performance.now() - last > IDLE_MS) {
+        this.#urgent.add(terminalId);
+        if (this.#urgent.size === 1) queueMicrotask(this.#onMicrotask);
+      }
+    }
     batch.parts.push(content);
     batch.next = next;
     if (next - batch.offset >= BATCH_MAX_BYTES) this.flush(terminalId);
-    else this.#timer ??= setTimeout(this.#onTimer, 0);
+    else if (!this.#urgent.has(terminalId)) this.#timer ??= setTimeout(this.#onTimer, 0);
   }
 
   /** Sends the terminal's pending output now (before a lifecycle event or a new subscriber). */
@@ -61,7 +90,9 @@ export class LiveOutput {
     const batch = this.#batches.get(terminalId);
     if (batch === undefined) return;
     this.#batches.delete(terminalId);
+    this.#urgent.delete(terminalId);
     const content = batch.parts.length === 1 ? batch.parts[0]! : batch.parts.join('');
+    this.#sent(terminalId, performance.now());
     this.#fanOut(terminalId, content, batch.offset, batch.next);
   }
 
@@ -74,6 +105,15 @@ export class LiveOutput {
     this.flushAll();
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Notes when output went out; forgets entries that already mean idle once there are many (closed terminals). */
+  #sent(terminalId: string, now: number): void {
+    this.#lastSent.delete(terminalId);
+    if (this.#lastSent.size >= 64) {
+      for (const [id, at] of this.#lastSent) if (now - at > IDLE_MS) this.#lastSent.delete(id);
+    }
+    this.#lastSent.set(terminalId, now);
   }
 
   /** One piece of live output to every subscriber, serialised at most once. */

@@ -13,7 +13,7 @@ import { runCli, startServer, type RunningServer } from '../harness.ts';
 import { bearer, raw } from '../http.ts';
 import type { Target } from './suite.ts';
 
-const TOOLS = ['close_terminal', 'create_terminal', 'get_terminal', 'list_terminals', 'read_output', 'resize_terminal', 'run_command', 'send_input'];
+const TOOLS = ['close_terminal', 'create_terminal', 'get_terminal', 'list_terminals', 'read_output', 'read_screen', 'resize_terminal', 'run_command', 'send_input', 'send_keys'];
 
 const tokenOf = (server: RunningServer): string =>
   JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8')).authToken;

@@ -10,6 +10,7 @@ import { gateChecks } from './gate.ts';
 import { hardeningChecks } from './hardening.ts';
 import { mcpChecks } from './mcp.ts';
 import { operationChecks } from './operations.ts';
+import { screenChecks } from './screen.ts';
 import { settingsChecks } from './settings.ts';
 import { terminalChecks } from './terminals.ts';
 import { uiChecks } from './ui.ts';
@@ -38,6 +39,7 @@ export function conformance(runtime: Runtime): void {
     hardeningChecks(target);
     mcpChecks(target);
     operationChecks(target);
+    screenChecks(target);
     settingsChecks(target);
     terminalChecks(target);
     websocketChecks(target);

@@ -3,7 +3,7 @@
  * without loss, UTF-8 across reads, validation, and no process left behind.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempHome, type RunningServer } from '../harness.ts';
@@ -349,6 +349,7 @@ export function terminalChecks({ runtime }: Target): void {
     });
     afterAll(async () => {
       await server?.stop();
+      if (server) rmSync(server.home, { recursive: true, force: true });
     });
 
     it('starts a working default shell when $SHELL is unset', async () => {

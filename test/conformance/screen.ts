@@ -1,0 +1,105 @@
+/**
+ * The screen and keys against a real server and a real PTY: cursor moves in
+ * `lines`, the alternate screen, keys typed into a shell, application cursor
+ * keys, an unknown key named in the 400.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../harness.ts';
+import { raw } from '../http.ts';
+import type { Target } from './suite.ts';
+
+interface Screen {
+  cols: number;
+  rows: number;
+  cursor: { x: number; y: number; visible: boolean };
+  altScreen: boolean;
+  title: string;
+  lines: string[];
+  scrollback?: string[];
+  offset: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function screenChecks({ runtime }: Target): void {
+  describe('screen and keys', () => {
+    let server: RunningServer;
+    beforeAll(async () => {
+      server = await startServer(runtime);
+    }, 30_000);
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    const api = (method: string, path: string, body?: object) =>
+      raw(`${server.url}/api/terminals${path}`, { method, ...(body === undefined ? {} : { body }) });
+    const create = async (body: object) => {
+      const response = await api('POST', '', body);
+      expect(response.status, response.text).toBe(201);
+      return response.json().id as string;
+    };
+    const screen = async (id: string, query = '') => {
+      const response = await api('GET', `/${id}/screen${query}`);
+      expect(response.status, response.text).toBe(200);
+      return response.json() as Screen;
+    };
+    const until = async (id: string, done: (s: Screen) => boolean, query = '') => {
+      const deadline = Date.now() + 10_000;
+      let last = await screen(id, query);
+      while (!done(last) && Date.now() < deadline) {
+        await sleep(50);
+        last = await screen(id, query);
+      }
+      expect(done(last), JSON.stringify(last)).toBe(true);
+      return last;
+    };
+    const keys = async (id: string, names: string[]) => {
+      const response = await api('POST', `/${id}/keys`, { keys: names });
+      expect(response.status, response.text).toBe(204);
+    };
+
+    it('renders cursor moves and \\r overwrites as lines', async () => {
+      const id = await create({ command: 'sh', args: ['-c', "printf 'abc\\rX\\n\\033[3;5Hhere\\033]0;T1\\007'; sleep 30"], cols: 40, rows: 6 });
+      const s = await until(id, (s) => s.lines[2] === '    here');
+      expect(s.lines[0]).toBe('Xbc');
+      expect(s.cols).toBe(40);
+      expect(s.rows).toBe(6);
+      expect(s.lines).toHaveLength(6);
+      expect(s.title).toBe('T1');
+      expect(s.cursor).toMatchObject({ x: 8, y: 2 });
+      expect(s.offset).toBeGreaterThan(0);
+      const ansi = await api('GET', `/${id}/screen?format=ansi`);
+      expect(ansi.status).toBe(200);
+      expect(ansi.json().data).toContain('here');
+      await api('DELETE', `/${id}`);
+    });
+
+    it('sees the alternate screen come and go', async () => {
+      const id = await create({ command: 'sh', args: ['-c', 'printf main; sleep 0.5; tput smcup; printf alt; sleep 1; tput rmcup; sleep 30'], cols: 40, rows: 6 });
+      await until(id, (s) => s.altScreen && s.lines.some((l) => l.includes('alt')));
+      const back = await until(id, (s) => !s.altScreen);
+      expect(back.lines[0]).toContain('main');
+      await api('DELETE', `/${id}`);
+    });
+
+    it('types keys into a shell, in application cursor mode too', async () => {
+      const id = await create({ command: 'sh', cols: 60, rows: 10, env: { PS1: '$ ' } });
+      await keys(id, ['text:echo hi', 'Enter']);
+      await until(id, (s) => s.lines.some((l) => l === 'hi'));
+      await keys(id, ['text:printf "\\033[?1h"; od -c', 'Enter']);
+      await sleep(300);
+      await keys(id, ['Up', 'Enter', 'C-d']);
+      await until(id, (s) => s.lines.some((l) => /033\s+O\s+A/.test(l)));
+      await api('DELETE', `/${id}`);
+    });
+
+    it('refuses an unknown key, naming it', async () => {
+      const id = await create({ command: 'sh' });
+      const response = await api('POST', `/${id}/keys`, { keys: ['Enter', 'Foo'] });
+      expect(response.status).toBe(400);
+      expect(response.json().error.message).toContain('keys.1');
+      expect(response.json().error.message).toContain('"Foo"');
+      await api('DELETE', `/${id}`);
+    });
+  });
+}
