@@ -49,6 +49,8 @@ export class Core {
   readonly #shutdownHooks: (() => void | Promise<void>)[] = [];
   /** The gate's verdict per admitted request, for the routes and the hub (local requests are not stored). */
   readonly #principals = new WeakMap<Request, Principal>();
+  /** Rotations that closed the main token's sockets: a socket admitted before one must not open after it. */
+  #socketClosingRotations = 0;
   #followTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor({ platform, config }: CoreOptions) {
@@ -110,7 +112,10 @@ export class Core {
   /** Mints a new main token; with `closeSockets`, WebSockets opened with the old one are closed too. */
   async rotateToken(closeSockets: boolean): Promise<string> {
     const token = await this.credentials.rotate();
-    if (closeSockets) this.#closeRevokedSockets(true);
+    if (closeSockets) {
+      this.#socketClosingRotations++;
+      this.#closeRevokedSockets(true);
+    }
     return token;
   }
 
@@ -154,7 +159,14 @@ export class Core {
         },
       })(c, next);
     });
-    for (const path of WS_PATHS) app.get(path, (c) => this.ws.upgrade(c, this.principalOf(c.req.raw)));
+    for (const path of WS_PATHS) {
+      app.get(path, (c) => {
+        const principal = this.principalOf(c.req.raw);
+        const rotations = this.#socketClosingRotations;
+        const stillAdmitted = () => this.credentials.stillValid(principal) && (principal.kind !== 'main' || rotations === this.#socketClosingRotations);
+        return this.ws.upgrade(c, principal, stillAdmitted);
+      });
+    }
     let openApi: Record<string, unknown> | undefined;
     app.get('/api/openapi.json', (c) => c.json((openApi ??= openApiDocument(ROUTE_DOCS))));
     app.route('/api', authRoutes(this));

@@ -62,8 +62,9 @@ async function answerUpgrade(
     const request = requestOf(incoming);
     // Another protocol (h2c, …): answered as the plain request it also is (RFC 9110 §7.8
     // lets a server ignore Upgrade), as Bun and Deno do. Its body never reaches us here.
-    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' && hasBody(incoming)) {
-      throw new TermgateError('bad_request', 'upgrade: only "websocket" can be upgraded to; send the request without Upgrade');
+    // Its body never reaches us here (node:http hands over the socket): refused, never run without it.
+    if (hasBody(incoming)) {
+      throw new TermgateError('bad_request', 'upgrade: a request with a body cannot ask for an upgrade; send it without Upgrade');
     }
     response = await fetch(request, env);
   } catch (error) {
@@ -98,9 +99,12 @@ function requestOf(incoming: IncomingMessage): Request {
   } catch {
     throw new TermgateError('bad_request', 'request target: not a valid path');
   }
-  // A web Request cannot carry CONNECT (a forbidden method); termgate is no proxy.
-  if (incoming.method === 'CONNECT') throw new TermgateError('method_not_allowed', 'CONNECT: termgate is not a proxy');
-  return new Request(url, { method: incoming.method ?? 'GET', headers });
+  // A web Request cannot carry CONNECT, TRACE or TRACK (forbidden methods); termgate serves none of them.
+  try {
+    return new Request(url, { method: incoming.method ?? 'GET', headers });
+  } catch {
+    throw new TermgateError('method_not_allowed', `${incoming.method}: not a method termgate serves`);
+  }
 }
 
 function hasBody(incoming: IncomingMessage): boolean {

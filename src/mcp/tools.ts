@@ -65,7 +65,8 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchem
 
 function paramsOf(op: AnyOperation): z.ZodObject {
   if (op.name !== 'read') return op.params;
-  return op.params.extend({
+  // `limit` is the API's; the tool's own cap is maxBytes.
+  return op.params.omit({ limit: true }).extend({
     ...ReadExtras.shape,
     tail: op.params.shape.tail!.describe('Instead of since: only the last this many bytes (at most maxBytes), e.g. 2000 for the recent screen. Not with since or waitMs.'),
   });
@@ -125,10 +126,15 @@ function restRequest(op: AnyOperation, args: Record<string, unknown>): { path: s
 
 async function forward(api: ApiClient, op: AnyOperation, args: Record<string, unknown>): Promise<unknown> {
   const { path, body } = restRequest(op, args);
-  const blocks = op.blocksForMs?.(args as never) ?? 0;
-  const answer = await api.request(op.rest.method, path, { body, timeoutMs: blocks > 0 ? blocks + HTTP_MARGIN_MS : undefined });
+  // The API validates the arguments; until it has, a value that is not a sane number must not size a timeout.
+  const blocks = op.blocksForMs?.(args as never);
+  const waitMs = typeof blocks === 'number' && Number.isSafeInteger(blocks) && blocks > 0 ? Math.min(blocks, 3_600_000) : 0;
+  const answer = await api.request(op.rest.method, path, { body, timeoutMs: waitMs > 0 ? waitMs + HTTP_MARGIN_MS : undefined });
   // A 204 route has no body: the operation says what the other doors answer instead.
-  return op.rest.status === 204 && op.acknowledge ? op.acknowledge(args as never) : answer;
+  if (op.rest.status === 204 && op.acknowledge) return op.acknowledge(args as never);
+  // Only the fields the tool's output schema declares (clients validate against it strictly).
+  const parsed = op.result.safeParse(answer);
+  return parsed.success ? parsed.data : answer;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -28,7 +28,7 @@ import {
 import { checkHandshake } from './handshake.ts';
 import { LiveOutput } from './live.ts';
 import { Registry } from './registry.ts';
-import { CLOSE_SLOW_CONSUMER, type Session, type WsLimits } from './session.ts';
+import { CLOSE_SLOW_CONSUMER, CLOSE_TOKEN_REVOKED, type Session, type WsLimits } from './session.ts';
 import { Subscription } from './subscription.ts';
 
 export { CLOSE_GOING_AWAY, CLOSE_IDLE, CLOSE_SLOW_CONSUMER, CLOSE_TOKEN_REVOKED, type WsLimits } from './session.ts';
@@ -53,7 +53,7 @@ export class WsHub {
   #detach: (() => void) | undefined;
 
   readonly handlers: WsHandlers = {
-    onOpen: (connection) => this.#open(connection, LOCAL),
+    onOpen: (connection) => this.#open(connection, LOCAL, () => true),
     onMessage: (connection, data) => this.#message(connection, data),
     onClose: (connection) => this.#connections.get(connection)?.gone(),
     onDrain: (connection) => {
@@ -88,10 +88,15 @@ export class WsHub {
     return this.#connections.size;
   }
 
-  /** The /ws and /api/ws handler: the gate has already admitted the request, as `principal`. */
-  upgrade(c: Context, principal: Principal): Response | Promise<Response> {
+  /**
+   * The /ws and /api/ws handler: the gate has already admitted the request, as
+   * `principal`. `stillAdmitted` is asked again when the socket opens, which on
+   * some runtimes (Deno) is a task later: a token revoked in between must not
+   * get a socket.
+   */
+  upgrade(c: Context, principal: Principal, stillAdmitted: () => boolean = () => true): Response | Promise<Response> {
     const protocol = checkHandshake((name) => c.req.header(name));
-    const handlers: WsHandlers = { ...this.handlers, onOpen: (connection) => this.#open(connection, principal) };
+    const handlers: WsHandlers = { ...this.handlers, onOpen: (connection) => this.#open(connection, principal, stillAdmitted) };
     return this.#core.platform.upgradeWebSocket(c, { protocol, handlers });
   }
 
@@ -108,8 +113,11 @@ export class WsHub {
     await this.#connections.shutdown();
   }
 
-  #open(connection: WsConnection, principal: Principal): void {
-    this.#connections.open(connection, principal)?.send(this.#welcome);
+  #open(connection: WsConnection, principal: Principal, stillAdmitted: () => boolean): void {
+    const session = this.#connections.open(connection, principal);
+    if (session === undefined) return;
+    if (!stillAdmitted()) session.close(CLOSE_TOKEN_REVOKED, 'token revoked');
+    else session.send(this.#welcome);
   }
 
   // ---- client frames ---------------------------------------------------------

@@ -143,6 +143,29 @@ export function hardeningChecks({ runtime }: Target): void {
       expect(answer.status!).toBeLessThan(500);
     });
 
+    it('never runs a request that asks for an upgrade without its body, and answers forbidden methods without a 5xx', async () => {
+      const body = '{"name":"from-body","cols":33}';
+      for (const upgrade of ['websocket', 'h2c']) {
+        const answer = await rawExchange(
+          local.port,
+          `POST /api/terminals HTTP/1.1\r\nHost: 127.0.0.1:${local.port}\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        );
+        expect(answer.status, answer.text.slice(0, 200)).not.toBeNull();
+        // Served with its body (Bun), or refused (Node, Deno): never created from an empty one.
+        if (answer.status === 201) expect(answer.text).toContain('"cols":33');
+        else expect(answer.status!).toBeGreaterThanOrEqual(400);
+      }
+      for (const terminal of (await raw(`${local.url}/api/terminals`)).json().terminals as { id: string; cols: number }[]) {
+        expect(terminal.cols).toBe(33);
+        await raw(`${local.url}/api/terminals/${terminal.id}`, { method: 'DELETE' });
+      }
+      for (const method of ['TRACE', 'CONNECT']) {
+        const answer = await rawExchange(local.port, `${method} / HTTP/1.1\r\nHost: 127.0.0.1:${local.port}\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n`);
+        if (answer.status !== null) expect(answer.status, `${method}: ${answer.text.slice(0, 200)}`).toBeLessThan(500);
+        expect(answer.timedOut, method).toBe(false);
+      }
+    });
+
     it('answers an upgrade with a malformed Host with 400 (no 5xx)', async () => {
       for (const host of [':1', 'a b', 'localhost:abc', '127.0.0.1, evil.example']) {
         const answer = await rawExchange(local.port, upgradeHead('/ws', host, 'Connection: Upgrade\r\nUpgrade: websocket\r\n'));
