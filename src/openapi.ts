@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from './errors.ts';
 import { type AnyOperation, OPERATIONS } from './terminals/operations.ts';
+import { jsonSchemaOf } from './validate.ts';
 import { VERSION } from './version.ts';
 
 /** One REST route as the document shows it. */
@@ -49,10 +50,6 @@ function terminalRouteDocs(): RouteDoc[] {
   });
 }
 
-const toSchema = (schema: z.ZodType, io: 'input' | 'output') => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  return rest;
-};
 
 const STATUS_TEXT: Record<number, string> = { 101: 'Switching Protocols', 200: 'OK', 201: 'Created', 204: 'No Content', 308: 'Permanent Redirect' };
 
@@ -63,14 +60,14 @@ function operationObject(route: RouteDoc): Record<string, unknown> {
   }
   if (route.query) {
     for (const [name, schema] of Object.entries(route.query.shape as Record<string, z.ZodType>)) {
-      parameters.push({ name, in: 'query', required: !schema.safeParse(undefined).success, schema: toSchema(schema, 'input'), description: schema.description });
+      parameters.push({ name, in: 'query', required: !schema.safeParse(undefined).success, schema: jsonSchemaOf(schema, 'input'), description: schema.description });
     }
   }
   const responses: Record<string, unknown> = {};
   const { success } = route;
   responses[String(success.status)] = {
     description: success.description ?? STATUS_TEXT[success.status] ?? 'OK',
-    ...(success.schema ? { content: { [success.mediaType ?? 'application/json']: { schema: toSchema(success.schema, 'output') } } } : {}),
+    ...(success.schema ? { content: { [success.mediaType ?? 'application/json']: { schema: jsonSchemaOf(success.schema, 'output') } } } : {}),
   };
   const codes = new Set<ErrorCode>([...(route.open ? [] : COMMON_ERRORS), ...(route.body ? BODY_ERRORS : []), ...(route.errors ?? [])]);
   for (const code of codes) {
@@ -85,7 +82,7 @@ function operationObject(route: RouteDoc): Record<string, unknown> {
     summary: route.summary,
     operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By-$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } } } : {}),
+    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(route.body, 'input') } } } } : {}),
     responses,
     ...(route.open ? { security: [] } : {}),
   };

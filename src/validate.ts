@@ -1,6 +1,6 @@
 /** Request-body validation with zod: every failure is a 400 whose message names the field. */
 import type { Context } from 'hono';
-import type { z } from 'zod';
+import { type z, toJSONSchema } from 'zod';
 import { TermgateError } from './errors.ts';
 
 export function describeIssue(error: z.ZodError): string {
@@ -29,4 +29,13 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
     }
   }
   return parseWith(schema, json);
+}
+
+/**
+ * A schema as JSON Schema, without its `$schema` key (OpenAPI and MCP embed it
+ * in documents of their own). Draft 2020-12 is OpenAPI 3.1's; MCP clients validate with draft 7.
+ */
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output', target: 'draft-2020-12' | 'draft-7' = 'draft-2020-12'): Record<string, unknown> {
+  const { $schema: _, ...rest } = toJSONSchema(schema, { io, target, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
 }

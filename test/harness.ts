@@ -4,7 +4,7 @@
  * only). Shared by the conformance suite, the CLI tests and the benchmarks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -176,4 +176,25 @@ export function runCli(
       done({ code, stdout, stderr });
     });
   });
+}
+
+/** The config file of a server's TERMGATE_HOME as it is now (its token may have been rotated). */
+export function savedConfig(server: { home: string }): { authToken: string; tokens: { name: string; hash: string }[] } {
+  return JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8'));
+}
+
+/** Open file descriptors of a process (Linux /proc). */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** Polls until the fd count is back within `slack` of `baseline` (closed sockets take a moment); the last count. */
+export async function settledFds(pid: number, baseline: number, slack: number, timeoutMs = 5000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let count = openFds(pid);
+  while (count > baseline + slack && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    count = openFds(pid);
+  }
+  return count;
 }

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { TermgateError } from '../errors.ts';
 import { type AnyOperation, OPERATIONS, OutputSlice } from '../terminals/operations.ts';
 import type { OutputSlice as Slice } from '../terminals/types.ts';
-import { parseWith } from '../validate.ts';
+import { jsonSchemaOf, parseWith } from '../validate.ts';
 import { type ApiClient, ApiError } from './api-client.ts';
 
 /** Extra time an HTTP call gets beyond what the operation may block for (interrupt + answer). */
@@ -57,11 +57,8 @@ const ReadAnswer = OutputSlice.extend({
   more: z.boolean().describe('True when more output is already waiting past `next` (the answer was capped at maxBytes).'),
 });
 
-/** JSON Schema for a tool (draft 7, which MCP clients validate with), without the `$schema` key. */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
-  return rest as Tool['inputSchema'];
-}
+/** JSON Schema for a tool: draft 7, which MCP clients validate with. */
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => jsonSchemaOf(schema, io, 'draft-7') as Tool['inputSchema'];
 
 function paramsOf(op: AnyOperation): z.ZodObject {
   if (op.name !== 'read') return op.params;

@@ -14,9 +14,8 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer, type Runtime } from '../harness.ts';
+import { openFds, savedConfig, settledFds, startServer, type RunningServer, type Runtime } from '../harness.ts';
 import type { Target } from './suite.ts';
 
 const REQUESTS_PER_SERVER = 1500;
@@ -941,10 +940,6 @@ function servingPid(server: RunningServer): number {
   throw new Error(`no process under pid ${root} holds the socket listening on ${server.port}`);
 }
 
-function fdCount(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
-}
-
 /** What each open fd points at ("socket:[123]", "anon_inode:[eventfd]", a path). */
 function fdTargets(pid: number): Map<string, string> {
   const targets = new Map<string, string>();
@@ -967,22 +962,6 @@ function newFds(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, 
     counts[type] = (counts[type] ?? 0) + 1;
   }
   return counts;
-}
-
-/**
- * Polls until the count is back to `before` (connections the client just
- * dropped take a moment to close), for at most FD_SETTLE_MS; the last count.
- * Waiting for the full return, not just the tolerance, makes the printed
- * figure tell slow cleanup from a leak.
- */
-async function settledFdCount(pid: number, before: number): Promise<number> {
-  const until = Date.now() + FD_SETTLE_MS;
-  let count = fdCount(pid);
-  while (count > before && Date.now() < until) {
-    await new Promise((done) => setTimeout(done, 100));
-    count = fdCount(pid);
-  }
-  return count;
 }
 
 // ---------------------------------------------------------------------------
@@ -1075,19 +1054,20 @@ export function fuzzChecks({ runtime }: Target): void {
       it(`${mode}: every generated request gets an answer, no 5xx of termgate's, no fd kept`, { timeout: 90_000 }, async () => {
         const server = servers[mode]!;
         const tag = `[${runtime} ${mode}]`;
-        const token: string = JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8')).authToken;
+        const token = savedConfig(server).authToken;
         // Each mode its own stream of the one seed, so either replays alone.
         const requests = generate(new Rng(seed + stream * 0x9e3779b9), server.port, token, REQUESTS_PER_SERVER);
         for (const request of requests) if (changesState(request.method, request.target)) throw new Error(`refusing to send ${request.label}`);
 
         const pid = servingPid(server);
         expect(await healthStatus(server.port)).toBe(200); // warms up whatever the first request opens
-        const fdsBefore = fdCount(pid);
+        const fdsBefore = openFds(pid);
         const targetsBefore = fdTargets(pid);
         const started = Date.now();
         const results = await sendAll(server.port, requests);
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        const fdsAfter = await settledFdCount(pid, fdsBefore);
+        // Waiting for the full return, not just the tolerance, tells slow cleanup from a leak.
+        const fdsAfter = await settledFds(pid, fdsBefore, 0, FD_SETTLE_MS);
         const opened = newFds(targetsBefore, fdTargets(pid));
         const health = await healthStatus(server.port);
 

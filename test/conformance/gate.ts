@@ -2,7 +2,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startServer, tempHome, type RunningServer } from '../harness.ts';
+import { runCli, savedConfig as configOf, startServer, tempHome, type RunningServer } from '../harness.ts';
 import { basic, bearer, raw } from '../http.ts';
 import { networkInterfaces } from 'node:os';
 import type { Target } from './suite.ts';
@@ -10,10 +10,6 @@ import type { Target } from './suite.ts';
 const REBINDING_HOSTS = ['evil.example', 'localhost.evil.example', '127.0.0.1.nip.io', 'evil.localhost.example', '0.0.0.0', '127.0.0.1.evil.example:80'];
 /** Malformed Host values: a runtime's HTTP parser may refuse them (400) before termgate sees them (403). */
 const MALFORMED_HOSTS = ['localhost:80@evil.example', '', 'localhost:abc', '[::1'];
-
-function configOf(server: RunningServer): { authToken: string; tokens: { name: string; hash: string }[] } {
-  return JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8'));
-}
 
 function expectError(response: { status: number; json(): any }, status: number, code: string) {
   expect(response.status).toBe(status);

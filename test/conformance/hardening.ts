@@ -5,11 +5,11 @@
  * token, a config file corrupted under a running server, bodies that were not
  * JSON, two Host headers, a config file others could read.
  */
-import { chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startServer, tempHome, type RunningServer } from '../harness.ts';
+import { openFds, runCli, savedConfig as configOf, settledFds, startServer, tempHome, type RunningServer } from '../harness.ts';
 import { bearer, raw } from '../http.ts';
 import { TestSocket, wsUrl } from '../ws-client.ts';
 import type { Target } from './suite.ts';
@@ -65,22 +65,6 @@ function errorBody(text: string): { code: string; message: string } | null {
   return (JSON.parse(body.slice(0, end + 1)) as { error: { code: string; message: string } }).error;
 }
 
-/** Open file descriptors of a server process (Linux /proc). */
-export function openFds(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** Polls until the fd count is back within `slack` of `baseline`; returns the last count. */
-export async function settledFds(pid: number, baseline: number, slack: number, timeoutMs = 5000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let count = openFds(pid);
-  while (count > baseline + slack && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    count = openFds(pid);
-  }
-  return count;
-}
-
 /** A loopback port nothing listens on (taken from the kernel, then released). */
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -89,10 +73,6 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-function configOf(server: RunningServer): { authToken: string } {
-  return JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8'));
 }
 
 const upgradeHead = (path: string, host: string, extra = '') =>

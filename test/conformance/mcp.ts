@@ -3,20 +3,17 @@
  * a real API server under the same runtime and TERMGATE_HOME, driven by the
  * official SDK's Client over its Streamable-HTTP transport.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startServer, type RunningServer } from '../harness.ts';
+import { runCli, savedConfig, startServer, type RunningServer } from '../harness.ts';
 import { bearer, raw } from '../http.ts';
 import type { Target } from './suite.ts';
 
 const TOOLS = ['close_terminal', 'create_terminal', 'get_terminal', 'list_terminals', 'read_output', 'read_screen', 'resize_terminal', 'run_command', 'send_input', 'send_keys'];
 
-const tokenOf = (server: RunningServer): string =>
-  JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8')).authToken;
+const tokenOf = (server: RunningServer): string => savedConfig(server).authToken;
 
 async function connect(sidecar: RunningServer, token?: string): Promise<Client> {
   const client = new Client({ name: 'termgate-conformance', version: '1.0.0' });

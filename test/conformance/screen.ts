@@ -7,17 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../harness.ts';
 import { raw } from '../http.ts';
 import type { Target } from './suite.ts';
+import type { ScreenSnapshot } from '../../src/terminals/screen.ts';
 
-interface Screen {
-  cols: number;
-  rows: number;
-  cursor: { x: number; y: number; visible: boolean };
-  altScreen: boolean;
-  title: string;
-  lines: string[];
-  scrollback?: string[];
-  offset: number;
-}
+type Screen = ScreenSnapshot;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -6,13 +6,12 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, serializeConfig } from '../../src/config.ts';
-import { startServer, tempHome, type RunningServer } from '../harness.ts';
+import { savedConfig, startServer, tempHome, type RunningServer } from '../harness.ts';
 import { bearer, raw } from '../http.ts';
 import { rawUpgrade, TestSocket, wsUrl } from '../ws-client.ts';
 import type { Target } from './suite.ts';
 
-const tokenOf = (server: RunningServer): string =>
-  JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8')).authToken;
+const tokenOf = (server: RunningServer): string => savedConfig(server).authToken;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
