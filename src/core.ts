@@ -146,18 +146,30 @@ export class Core {
     // Only where a body is expected: on Node, bodyLimit touching `request.body`
     // of a GET turns @hono/node-server's lightweight request into a full one (-50% req/s).
     // The limit is read per request, so a change to the config file applies without a restart.
-    app.on(['POST', 'PUT', 'PATCH'], '/api/*', (c, next) => {
+    app.on(['POST', 'PUT', 'PATCH'], '/api/*', async (c, next) => {
       // A browser's cross-site "simple" POST is text/plain; the Origin check stops it, and this too.
       if (declaresBody(c.req.raw) && !isJson(c.req.header('content-type'))) {
         throw new TermgateError('unsupported_media_type', 'Content-Type: a request body must be application/json');
       }
       const maxSize = this.config.current.limits.maxBodyBytes;
-      return bodyLimit({
+      const limit = bodyLimit({
         maxSize,
         onError: () => {
           throw new TermgateError('payload_too_large', `body: larger than the limit of ${maxSize} bytes`);
         },
-      })(c, next);
+      });
+      // A chunked body is read here, before the route: a broken one (Deno passes bad chunk framing on
+      // as a read error) is the client's mistake. Errors of the route itself go on as they are.
+      let routed = false;
+      try {
+        return await limit(c, () => {
+          routed = true;
+          return next();
+        });
+      } catch (error) {
+        if (routed || error instanceof TermgateError) throw error;
+        throw new TermgateError('bad_request', 'body: could not be read (broken chunked framing or a cut connection)');
+      }
     });
     for (const path of WS_PATHS) {
       app.get(path, (c) => {
