@@ -5,12 +5,9 @@
  * no server, measured right before each runtime in the same run. The clients
  * run in their own Node process (bench/echo-client.mjs).
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliCommand, ROOT, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
-import { runToEnd, startPrinting, type Row, type Started } from './util.ts';
-
-const RUNTIMES = (process.env.BENCH_RUNTIMES?.split(',') ?? ['node', 'bun', 'deno']) as Runtime[];
+import { ROOT } from '../test/harness.ts';
+import { perRuntime, runToEnd, type Row } from './util.ts';
 const COUNT = Math.min(Number(process.env.BENCH_ECHO_COUNT ?? 300), 2000);
 
 async function latencies(target: string): Promise<number[]> {
@@ -22,31 +19,20 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 const ms = (value: number) => value.toFixed(2);
 const diff = (value: number, base: number) => `${value >= base ? '+' : ''}${(value - base).toFixed(2)}`;
 
-export async function echoBenchmark(): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (const runtime of RUNTIMES) {
-    const home = tempHome();
-    const [command, args] = cliCommand(runtime, ['serve', '--port', '0']);
-    let server: Started | undefined;
-    try {
-      server = await startPrinting(command, args, serverEnv(home));
-      const bare = await latencies('bare');
-      const ws = await latencies(server.url.replace(/^http/, 'ws') + '/ws');
-      const [b50, b99, w50, w99] = [percentile(bare, 50), percentile(bare, 99), percentile(ws, 50), percentile(ws, 99)];
-      rows.push({
-        runtime,
-        keystrokes: ws.length,
-        'bare PTY p50 ms': ms(b50),
-        'bare PTY p99 ms': ms(b99),
-        '/ws p50 ms': ms(w50),
-        '/ws p99 ms': ms(w99),
-        'p50 vs bare ms': diff(w50, b50),
-        'p99 vs bare ms': diff(w99, b99),
-      });
-    } finally {
-      await server?.stop();
-      rmSync(home, { recursive: true, force: true });
-    }
-  }
-  return rows;
+export function echoBenchmark(): Promise<Row[]> {
+  return perRuntime(async (runtime, server) => {
+    const bare = await latencies('bare');
+    const ws = await latencies(server.url.replace(/^http/, 'ws') + '/ws');
+    const [b50, b99, w50, w99] = [percentile(bare, 50), percentile(bare, 99), percentile(ws, 50), percentile(ws, 99)];
+    return {
+      runtime,
+      keystrokes: ws.length,
+      'bare PTY p50 ms': ms(b50),
+      'bare PTY p99 ms': ms(b99),
+      '/ws p50 ms': ms(w50),
+      '/ws p99 ms': ms(w99),
+      'p50 vs bare ms': diff(w50, b50),
+      'p99 vs bare ms': diff(w99, b99),
+    };
+  });
 }

@@ -6,12 +6,16 @@
  */
 import { echoBenchmark } from './echo.ts';
 import { gateBenchmark } from './gate.ts';
+import { runBenchmark } from './run.ts';
+import { stalledBenchmark } from './stalled.ts';
 import { streamBenchmark } from './stream.ts';
 import { pinningNote, printTable, type Row } from './util.ts';
 
 const BENCHMARKS: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   gate: { title: `Gate cost: authenticated GET in exposed mode vs bare Hono (same runtime, same run; ${pinningNote()})`, run: gateBenchmark },
   stream: { title: 'WebSocket output throughput vs a bare PTY (same command, same run)', run: streamBenchmark },
+  run: { title: '`run` of `true` over REST: shell integration vs the marker method vs spawning `bash -c true` (same run)', run: runBenchmark },
+  stalled: { title: 'A client that stops reading while ~76 MiB stream to a healthy one: server RSS growth (same server, after a warm-up)', run: stalledBenchmark },
   echo: { title: 'Keystroke echo through /ws vs a bare PTY (`cat`, one character at a time, same run)', run: echoBenchmark },
 };
 

@@ -6,12 +6,9 @@
  * Also counts bytes lost at exit (bare byte count minus what a client received).
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliCommand, ROOT, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
-import { ratio, startPrinting, type Row, type Started } from './util.ts';
-
-const RUNTIMES = (process.env.BENCH_RUNTIMES?.split(',') ?? ['node', 'bun', 'deno']) as Runtime[];
+import { ROOT } from '../test/harness.ts';
+import { perRuntime, ratio, type Row, type Started } from './util.ts';
 const MEGABYTES = Number(process.env.BENCH_STREAM_MB ?? 200);
 const COMMAND = `head -c ${MEGABYTES}M /dev/zero | base64`;
 const FANOUT = 10;
@@ -62,61 +59,50 @@ function allBytes(sinks: Sink[], expected: number): string {
 
 const mbps = (rate: number) => (rate / 1e6).toFixed(1);
 
-export async function streamBenchmark(): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (const runtime of RUNTIMES) {
-    const home = tempHome();
-    const [command, args] = cliCommand(runtime, ['serve', '--port', '0']);
-    let server: Started | undefined;
-    try {
-      server = await startPrinting(command, args, serverEnv(home));
-      // Alternate bare PTY, server without a client (its PTY path alone), server with one client.
-      let baseline = { bytes: 0, rate: 0 };
-      let alone = Infinity;
-      let single: Sink | undefined;
-      for (let round = 0; round < ROUNDS; round++) {
-        const b = await bare();
-        if (b.rate > baseline.rate) baseline = b;
-        alone = Math.min(alone, (await sink(server.url, 1, true))[0]!.seconds);
-        const [s] = await sink(server.url, 1);
-        if (!single || s!.bytes / s!.seconds > single.bytes / single.seconds) single = s;
-      }
-      // Fan-out puts ten readers in one client process; on a busy machine they can fall a whole
-      // scrollback behind and be cut off (4008) by design. Best of two, like the rounds above.
-      // The table says how many attempts were cut off, so a retry does not hide one.
-      let fan: Sink[] = [];
-      let attempts = 0;
-      let cutAttempts = 0;
-      const score = (sinks: Sink[]) =>
-        sinks.length === 0 || sinks.some((s) => s.closedWith !== undefined) ? -1 : Math.min(...sinks.map((s) => s.bytes / s.seconds));
-      while (attempts < 2) {
-        const attempt = await sink(server.url, FANOUT);
-        attempts++;
-        if (score(attempt) < 0) cutAttempts++;
-        if (fan.length === 0 || score(attempt) > score(fan)) fan = attempt;
-        if (score(fan) >= 0) break;
-      }
-      const singleRate = single!.bytes / single!.seconds;
-      const fanRates = fan.map((s) => (s.closedWith === undefined ? s.bytes / s.seconds : 0));
-      const slowest = Math.min(...fanRates);
-      // A reader that was cut off (4008) did not lose bytes at exit: it was told to resume.
-      const lost = Math.max(baseline.bytes - single!.bytes, ...fan.filter((s) => s.closedWith === undefined).map((s) => baseline.bytes - s.bytes));
-      rows.push({
-        runtime,
-        'bare PTY MB/s': mbps(baseline.rate),
-        'server, no client MB/s': mbps(baseline.bytes / alone),
-        '1 client MB/s': mbps(singleRate),
-        '1 client / bare': ratio(singleRate, baseline.rate),
-        [`${FANOUT} clients, slowest MB/s`]: mbps(slowest),
-        'slowest / 1 client': ratio(slowest, singleRate),
-        [`${FANOUT}-client runs cut off (4008)`]: `${cutAttempts} of ${attempts}`,
-        'all bytes, in order': allBytes([single!, ...fan], baseline.bytes),
-        'bytes lost at exit (readers not cut)': lost,
-      });
-    } finally {
-      await server?.stop();
-      rmSync(home, { recursive: true, force: true });
+export function streamBenchmark(): Promise<Row[]> {
+  return perRuntime(async (runtime, server: Started) => {
+    // Alternate bare PTY, server without a client (its PTY path alone), server with one client.
+    let baseline = { bytes: 0, rate: 0 };
+    let alone = Infinity;
+    let single: Sink | undefined;
+    for (let round = 0; round < ROUNDS; round++) {
+      const b = await bare();
+      if (b.rate > baseline.rate) baseline = b;
+      alone = Math.min(alone, (await sink(server.url, 1, true))[0]!.seconds);
+      const [s] = await sink(server.url, 1);
+      if (!single || s!.bytes / s!.seconds > single.bytes / single.seconds) single = s;
     }
-  }
-  return rows;
+    // Fan-out puts ten readers in one client process; on a busy machine they can fall a whole
+    // scrollback behind and be cut off (4008) by design. Best of two, like the rounds above.
+    // The table says how many attempts were cut off, so a retry does not hide one.
+    let fan: Sink[] = [];
+    let attempts = 0;
+    let cutAttempts = 0;
+    const score = (sinks: Sink[]) =>
+      sinks.length === 0 || sinks.some((s) => s.closedWith !== undefined) ? -1 : Math.min(...sinks.map((s) => s.bytes / s.seconds));
+    while (attempts < 2) {
+      const attempt = await sink(server.url, FANOUT);
+      attempts++;
+      if (score(attempt) < 0) cutAttempts++;
+      if (fan.length === 0 || score(attempt) > score(fan)) fan = attempt;
+      if (score(fan) >= 0) break;
+    }
+    const singleRate = single!.bytes / single!.seconds;
+    const fanRates = fan.map((s) => (s.closedWith === undefined ? s.bytes / s.seconds : 0));
+    const slowest = Math.min(...fanRates);
+    // A reader that was cut off (4008) did not lose bytes at exit: it was told to resume.
+    const lost = Math.max(baseline.bytes - single!.bytes, ...fan.filter((s) => s.closedWith === undefined).map((s) => baseline.bytes - s.bytes));
+    return {
+      runtime,
+      'bare PTY MB/s': mbps(baseline.rate),
+      'server, no client MB/s': mbps(baseline.bytes / alone),
+      '1 client MB/s': mbps(singleRate),
+      '1 client / bare': ratio(singleRate, baseline.rate),
+      [`${FANOUT} clients, slowest MB/s`]: mbps(slowest),
+      'slowest / 1 client': ratio(slowest, singleRate),
+      [`${FANOUT}-client runs cut off (4008)`]: `${cutAttempts} of ${attempts}`,
+      'all bytes, in order': allBytes([single!, ...fan], baseline.bytes),
+      'bytes lost at exit (readers not cut)': lost,
+    };
+  });
 }

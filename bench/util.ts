@@ -1,6 +1,10 @@
 /** Shared benchmark plumbing: start a process that prints a URL, stop it by pid. Loopback only. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfig, serializeConfig, type Config } from '../src/config.ts';
+import { cliCommand, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
 
 export interface Row {
   [column: string]: string | number;
@@ -92,3 +96,53 @@ function canPin(): boolean {
 
 export const pinningNote = () =>
   canPin() ? 'server on CPU 0, load generator on CPU 1 (taskset)' : 'unpinned (no taskset, or one CPU)';
+
+/** The runtimes a benchmark measures: all three, or BENCH_RUNTIMES=node,bun. */
+export const RUNTIMES = (process.env.BENCH_RUNTIMES?.split(',') ?? ['node', 'bun', 'deno']) as Runtime[];
+
+export interface PerRuntimeOptions {
+  /** Added to `termgate serve --port 0`. */
+  serveArgs?: string[];
+  /** Run the server on this CPU (see onCpu). */
+  cpu?: number;
+  /** Changes to the default config, written to the server's home before it starts (limits, …). */
+  config?: (config: Config) => void;
+}
+
+/**
+ * One row per runtime: `measure` runs against `termgate serve --port 0` (plus
+ * `serveArgs`) started under that runtime with a TERMGATE_HOME of its own,
+ * one runtime after another; the server is stopped and its home removed after.
+ */
+export async function perRuntime(
+  measure: (runtime: Runtime, server: Started, home: string) => Promise<Row>,
+  options: PerRuntimeOptions = {},
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const runtime of RUNTIMES) {
+    const home = tempHome();
+    if (options.config) {
+      const config = defaultConfig(false);
+      options.config(config);
+      writeFileSync(join(home, 'config.json'), serializeConfig(config), { mode: 0o600 });
+    }
+    const [command, args] = cliCommand(runtime, ['serve', '--port', '0', ...(options.serveArgs ?? [])]);
+    let server: Started | undefined;
+    try {
+      server = await startPrinting(...(options.cpu === undefined ? [command, args] as const : onCpu(options.cpu, command, args)), serverEnv(home));
+      rows.push(await measure(runtime, server, home));
+    } finally {
+      await server?.stop();
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+/** A process's resident memory in bytes (Linux /proc). */
+export function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match![1]) * 1024;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,9 +13,17 @@ export const DEV_PORTS = { api: 42051, mcp: 42052 } as const;
 const port = z.number().int().min(1024).max(65535);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 
+/** What a credential may do (docs/security.md): read < write < admin. */
+export const SCOPES = ['read', 'write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
 export const NamedTokenSchema = z.object({
   name: z.string(),
   hash: hex64,
+  /** A token saved before scopes existed gets `write`, the default of POST /api/tokens: never more than asked for. */
+  scope: z.enum(SCOPES).default('write'),
+  /** When present, the only terminals the token can see or touch. */
+  terminals: z.array(z.string()).optional(),
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
 });
@@ -43,6 +51,10 @@ export const ConfigSchema = z.object({
   allowedOrigins: z.array(z.string()).default([]),
   tokens: z.array(NamedTokenSchema).default([]),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
+  /** Ask for a token on loopback too (multi-user hosts); `serve --require-token` sets it for one run. */
+  requireToken: z.boolean().default(false),
+  /** The audit log ($TERMGATE_HOME/audit.jsonl): `recordInput` also records the typed text itself. */
+  audit: z.object({ recordInput: z.boolean().default(false) }).default({ recordInput: false }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -5,17 +5,22 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
+import { type AuditDetails, AuditLog, type Door } from './audit.ts';
 import type { ConfigStore } from './config.ts';
 import { Credentials, LOCAL, type Principal } from './credentials.ts';
+import { DOOR_HEADER, verifiedDoor } from './door.ts';
 import { TermgateError, errorResponse } from './errors.ts';
-import { Gate, type GatePolicy, interfaceHostsCache, pathOf, type Verdict, WS_PATHS } from './gate.ts';
+import { Gate, type GatePolicy, interfaceHostsCache, pathOf, presentedCredentials, type Verdict, WS_PATHS } from './gate.ts';
 import { Listener, type ListenState } from './listener.ts';
-import type { FetchHandler, Platform } from './platform.ts';
+import type { FetchHandler, ListenOptions, Platform } from './platform.ts';
 import { type RouteDoc, openApiDocument } from './openapi.ts';
+import { AUDIT_ROUTE_DOCS, auditRoutes } from './routes/audit.ts';
 import { AUTH_ROUTE_DOCS, authRoutes } from './routes/auth.ts';
 import { SETTINGS_ROUTE_DOCS, settingsRoutes } from './routes/settings.ts';
 import { terminalRoutes } from './routes/terminals.ts';
 import { UI_ROUTE_DOCS, uiRoutes } from './routes/ui.ts';
+import { requireScope, routeScope } from './scopes.ts';
+import type { Caller } from './terminals/operations.ts';
 import { PtyTerminalManager } from './terminals/manager.ts';
 import type { TerminalManager } from './terminals/types.ts';
 import { VERSION } from './version.ts';
@@ -29,6 +34,10 @@ const CONFIG_FOLLOW_MS = 1000;
 export interface CoreOptions {
   platform: Platform;
   config: ConfigStore;
+  /** TLS, or a Unix socket instead of TCP (docs/tls-and-unix.md); fixed for the server's life. */
+  listen?: ListenOptions | undefined;
+  /** `serve --require-token`: ask for a token on loopback too, for this run (the config's requireToken does it for every run). */
+  requireToken?: boolean | undefined;
 }
 
 export type { ListenState } from './listener.ts';
@@ -45,21 +54,28 @@ export class Core {
   readonly ws: WsHub;
   /** Every terminal (docs/terminals.md): REST, /ws and, through REST, MCP use this one manager. */
   readonly terminals: TerminalManager;
+  /** The audit log (docs/security.md): one line per state-changing operation, through every door. */
+  readonly audit: AuditLog;
+  readonly #requireTokenFlag: boolean;
   readonly #interfaceHosts: () => ReadonlySet<string>;
   readonly #shutdownHooks: (() => void | Promise<void>)[] = [];
   /** The gate's verdict per admitted request, for the routes and the hub (local requests are not stored). */
   readonly #principals = new WeakMap<Request, Principal>();
+  /** Requests that came through the MCP sidecar (proved by its door key); the rest are REST. */
+  readonly #doors = new WeakMap<Request, Door>();
   /** Rotations that closed the main token's sockets: a socket admitted before one must not open after it. */
   #socketClosingRotations = 0;
   #followTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor({ platform, config }: CoreOptions) {
+  constructor({ platform, config, listen, requireToken }: CoreOptions) {
     this.platform = platform;
     this.config = config;
+    this.#requireTokenFlag = requireToken === true;
+    this.audit = new AuditLog(platform.audit, () => this.config.current.audit.recordInput, (line) => platform.log(line));
     this.credentials = new Credentials(config, platform.envToken);
     this.#interfaceHosts = interfaceHostsCache(() => platform.system.interfaceAddresses(), INTERFACE_CACHE_MS);
     this.gate = new Gate(this.credentials, () => this.#policy(), WS_PATHS);
-    this.listener = new Listener(platform.listen, this.fetch, (line) => platform.log(line));
+    this.listener = new Listener(platform.listen, this.fetch, (line) => platform.log(line), listen);
     this.terminals = new PtyTerminalManager({
       pty: platform.pty,
       system: platform.system,
@@ -86,13 +102,70 @@ export class Core {
 
   #admit(request: Request, env: unknown, verdict: Verdict): Response | Promise<Response> {
     if (verdict instanceof Response) return verdict;
-    if (verdict !== LOCAL) this.#principals.set(request, verdict);
+    if (request.headers.has(DOOR_HEADER)) return this.#throughDoor(request, env, verdict).catch(errorResponse);
+    return this.#route(request, env, verdict, 'rest');
+  }
+
+  #route(request: Request, env: unknown, principal: Principal, door: Door): Response | Promise<Response> {
+    if (principal !== LOCAL) this.#principals.set(request, principal);
+    if (door !== 'rest') this.#doors.set(request, door);
     return this.app.fetch(request, env);
+  }
+
+  /**
+   * A request that says it comes from the MCP sidecar (src/door.ts). Without
+   * the right door key the claim is ignored. With it, the token the sidecar
+   * forwards (its MCP client's) decides, in local mode too, so a read-only
+   * MCP client is read-only; a client the sidecar admitted without a token is
+   * "local", and refused when this server requires a token.
+   */
+  async #throughDoor(request: Request, env: unknown, verdict: Principal): Promise<Response> {
+    const door = await verifiedDoor(request, this.config.current.jwtSecret);
+    if (door === null) return this.#route(request, env, verdict, 'rest');
+    let principal = verdict;
+    // Only the sidecar's own (admin) credential may say its client was local: never a way up from a named token.
+    if (door.clientLocal && (verdict.kind === 'main' || verdict.kind === 'local')) {
+      if (this.requireToken) {
+        return new TermgateError(
+          'unauthorized',
+          'this termgate requires a token (--require-token), and the MCP client presented none to the sidecar: configure the MCP client to send "Authorization: Bearer <token>"',
+        ).toResponse();
+      }
+      principal = LOCAL;
+    } else if (verdict === LOCAL) {
+      const [token] = presentedCredentials(request, false);
+      const found = token === undefined ? null : await this.credentials.identify(token);
+      if (found === null) return this.gate.refuseCredential();
+      principal = found;
+    }
+    return this.#route(request, env, principal, door.door);
+  }
+
+  #carryVerdict(from: Request, to: Request): void {
+    const principal = this.#principals.get(from);
+    const door = this.#doors.get(from);
+    if (principal !== undefined) this.#principals.set(to, principal);
+    if (door !== undefined) this.#doors.set(to, door);
   }
 
   /** Who the gate admitted `request` as (routes and the WebSocket hub ask). */
   principalOf(request: Request): Principal {
     return this.#principals.get(request) ?? LOCAL;
+  }
+
+  /** Who asked, through which door, and where its audit line goes (the terminal routes ask). */
+  callerOf(request: Request): Caller {
+    return { principal: this.principalOf(request), door: this.#doors.get(request) ?? 'rest', audit: this.audit };
+  }
+
+  /** An audit line for a state-changing request outside the operation table (tokens, rotate, settings). */
+  auditRequest(request: Request, op: string, details?: AuditDetails): void {
+    this.audit.record(this.#doors.get(request) ?? 'rest', this.principalOf(request), op, details);
+  }
+
+  /** Whether a token is asked for on loopback too (--require-token or the config's requireToken). */
+  get requireToken(): boolean {
+    return this.#requireTokenFlag || this.config.current.requireToken;
   }
 
   /**
@@ -125,6 +198,7 @@ export class Core {
       mode: this.listening.mode,
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
+      requireToken: this.requireToken,
       interfaceHosts: this.#interfaceHosts,
     };
   }
@@ -143,6 +217,13 @@ export class Core {
     const app = new Hono();
 
     app.on(['GET', 'HEAD'], ['/health', '/api/health'], (c) => c.json(this.health()));
+    // Scopes (docs/security.md): default deny, every /api route needs admin unless scopes.ts says
+    // otherwise; the terminal routes check their operation's scope themselves.
+    app.use('/api/*', async (c, next) => {
+      const needed = routeScope(c.req.path);
+      if (needed !== null) requireScope(this.principalOf(c.req.raw), needed, `${c.req.method} ${c.req.path}`);
+      await next();
+    });
     // Only where a body is expected: on Node, bodyLimit touching `request.body`
     // of a GET turns @hono/node-server's lightweight request into a full one (-50% req/s).
     // The limit is read per request, so a change to the config file applies without a restart.
@@ -161,9 +242,12 @@ export class Core {
       // A chunked body is read here, before the route: a broken one (Deno passes bad chunk framing on
       // as a read error) is the client's mistake. Errors of the route itself go on as they are.
       let routed = false;
+      const admitted = c.req.raw;
       try {
         return await limit(c, () => {
           routed = true;
+          // bodyLimit may hand the route a new Request (wrapping the body): it is still who the gate admitted.
+          if (c.req.raw !== admitted) this.#carryVerdict(admitted, c.req.raw);
           return next();
         });
       } catch (error) {
@@ -183,7 +267,8 @@ export class Core {
     app.get('/api/openapi.json', (c) => c.json((openApi ??= openApiDocument(ROUTE_DOCS))));
     app.route('/api', authRoutes(this));
     app.route('/api/settings', settingsRoutes(this));
-    app.route('/api/terminals', terminalRoutes(this.terminals));
+    app.route('/api/terminals', terminalRoutes(this.terminals, (request) => this.callerOf(request)));
+    app.route('/api/audit', auditRoutes(this.audit));
     app.route('/', uiRoutes());
 
     app.notFound(() => new TermgateError('not_found', 'no such route').toResponse());
@@ -241,6 +326,7 @@ export class Core {
       }
     }
     await this.credentials.flush().catch((error) => this.platform.log(`shutdown: ${String(error)}`));
+    await this.audit.settled();
     await this.config.settled();
   }
 }
@@ -262,6 +348,7 @@ const ROUTE_DOCS: RouteDoc[] = [
   ),
   { method: 'GET', path: '/api/openapi.json', summary: 'This document', success: { status: 200, schema: z.looseObject({ openapi: z.string() }) } },
   ...AUTH_ROUTE_DOCS,
+  ...AUDIT_ROUTE_DOCS,
   ...SETTINGS_ROUTE_DOCS,
   ...UI_ROUTE_DOCS,
 ];

@@ -7,7 +7,7 @@
  * pays no async hashing. Only a presented `tg_…` named token is hashed.
  */
 import { constantTimeEqual, randomHex, sha256Hex } from './hex.ts';
-import type { ConfigStore, NamedToken } from './config.ts';
+import type { ConfigStore, NamedToken, Scope } from './config.ts';
 import { TermgateError } from './errors.ts';
 
 export const NAMED_TOKEN_PREFIX = 'tg_';
@@ -15,21 +15,46 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** lastUsedAt is written back at most this often, not on every request. */
 const LAST_USED_FLUSH_MS = 5000;
 
+export type { Scope } from './config.ts';
+
+/**
+ * What a principal may do: its scope, and the terminals it may see (null: all).
+ * Checked in src/scopes.ts at every door.
+ */
+export interface Access {
+  readonly scope: Scope;
+  readonly terminals: ReadonlySet<string> | null;
+}
+
 /**
  * Who a request came as, from the gate's verdict: nobody in particular (an
  * open route such as /health), anyone on loopback (local mode: no token is
  * asked for), the main token, or a named token (its hash identifies it, so a
  * token revoked and re-created under the same name is another principal).
+ * Local and the main token (also TERMGATE_TOKEN) are admin; a named token has
+ * the scope and terminals it was created with.
  */
 export type Principal =
-  | { readonly kind: 'public' }
-  | { readonly kind: 'local' }
-  | { readonly kind: 'main' }
-  | { readonly kind: 'named'; readonly name: string; readonly hash: string };
+  | ({ readonly kind: 'public' } & Access)
+  | ({ readonly kind: 'local' } & Access)
+  | ({ readonly kind: 'main' } & Access)
+  | ({ readonly kind: 'named'; readonly name: string; readonly hash: string } & Access);
 
-export const PUBLIC: Principal = Object.freeze({ kind: 'public' });
-export const LOCAL: Principal = Object.freeze({ kind: 'local' });
-export const MAIN: Principal = Object.freeze({ kind: 'main' });
+export const PUBLIC: Principal = Object.freeze({ kind: 'public', scope: 'read', terminals: new Set<string>() });
+export const LOCAL: Principal = Object.freeze({ kind: 'local', scope: 'admin', terminals: null });
+export const MAIN: Principal = Object.freeze({ kind: 'main', scope: 'admin', terminals: null });
+
+/** The name an audit line gives a principal: a named token's name, "main" or "local". Never a secret. */
+export function principalName(principal: Principal): string {
+  return principal.kind === 'named' ? principal.name : principal.kind;
+}
+
+export interface CreateTokenOptions {
+  /** Default `write`. */
+  scope?: Scope | undefined;
+  /** Only these terminals (not with `admin`). */
+  terminals?: readonly string[] | undefined;
+}
 
 /** A token as it may be shown outside the settings API: its last four characters. */
 export function maskToken(token: string): string {
@@ -38,6 +63,9 @@ export function maskToken(token: string): string {
 
 export interface NamedTokenInfo {
   name: string;
+  scope: Scope;
+  /** Present when the token is limited to these terminals. */
+  terminals?: string[];
   createdAt: string;
   lastUsedAt: string | null;
 }
@@ -78,7 +106,13 @@ export class Credentials {
     if (matched === undefined) return null;
     this.#pendingLastUsed.set(matched.name, new Date().toISOString());
     this.#flushTimer ??= setTimeout(() => void this.flush(), LAST_USED_FLUSH_MS);
-    return { kind: 'named', name: matched.name, hash: matched.hash };
+    return {
+      kind: 'named',
+      name: matched.name,
+      hash: matched.hash,
+      scope: matched.scope,
+      terminals: matched.terminals === undefined ? null : new Set(matched.terminals),
+    };
   }
 
   /** Whether a principal's credential still opens the gate (a named token may have been revoked since). */
@@ -118,20 +152,31 @@ export class Credentials {
   }
 
   list(): NamedTokenInfo[] {
-    return this.#config.current.tokens.map(({ name, createdAt, lastUsedAt }) => ({
+    return this.#config.current.tokens.map(({ name, scope, terminals, createdAt, lastUsedAt }) => ({
       name,
+      scope,
+      ...(terminals === undefined ? {} : { terminals: [...terminals] }),
       createdAt,
       lastUsedAt: this.#pendingLastUsed.get(name) ?? lastUsedAt,
     }));
   }
 
   /** Creates a named token; the secret is returned once and only its hash is kept. */
-  async create(name: string): Promise<NamedTokenInfo & { token: string }> {
+  async create(name: string, options: CreateTokenOptions = {}): Promise<NamedTokenInfo & { token: string }> {
     if (!NAME_PATTERN.test(name)) {
       throw new TermgateError(
         'bad_request',
         'name: must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
       );
+    }
+    const scope = options.scope ?? 'write';
+    const terminals = options.terminals === undefined ? undefined : [...new Set(options.terminals)];
+    // An admin token can mint unlimited tokens, so a terminal list on one would limit nothing.
+    if (scope === 'admin' && terminals !== undefined) {
+      throw new TermgateError('bad_request', 'terminals: an admin token cannot be limited to terminals (it could create an unlimited token); use scope read or write');
+    }
+    if (terminals !== undefined && terminals.length === 0) {
+      throw new TermgateError('bad_request', 'terminals: must list at least one terminal id (leave it out for all terminals)');
     }
     const token = NAMED_TOKEN_PREFIX + randomHex(32);
     const hash = await sha256Hex(token);
@@ -140,9 +185,9 @@ export class Credentials {
       if (config.tokens.some((t) => t.name === name)) {
         throw new TermgateError('conflict', `name: a token named "${name}" already exists`);
       }
-      config.tokens.push({ name, hash, createdAt, lastUsedAt: null });
+      config.tokens.push({ name, hash, scope, ...(terminals === undefined ? {} : { terminals }), createdAt, lastUsedAt: null });
     });
-    return { name, token, createdAt, lastUsedAt: null };
+    return { name, token, scope, ...(terminals === undefined ? {} : { terminals }), createdAt, lastUsedAt: null };
   }
 
   async revoke(name: string): Promise<void> {

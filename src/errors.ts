@@ -8,11 +8,14 @@ export type ErrorCode =
   | 'unauthorized'
   | 'host_not_allowed'
   | 'origin_not_allowed'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'terminal_busy'
   | 'payload_too_large'
   | 'too_many_terminals'
+  | 'rate_limited'
   | 'unsupported_media_type'
   | 'timeout'
   | 'internal'
@@ -25,11 +28,17 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   unauthorized: 401,
   host_not_allowed: 403,
   origin_not_allowed: 403,
+  /** The credential is valid but its scope (docs/security.md) does not cover the request. */
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  /** run: the shell is not at its prompt (a REPL, an editor or a command runs in the foreground). */
+  terminal_busy: 409,
   payload_too_large: 413,
   too_many_terminals: 429,
+  /** More than 20 failed credentials a second: answered with Retry-After (valid credentials are never refused). */
+  rate_limited: 429,
   unsupported_media_type: 415,
   timeout: 504,
   internal: 500,

@@ -16,6 +16,8 @@ export interface GatePolicy {
   readonly mode: Mode;
   readonly allowedHosts: readonly string[];
   readonly allowedOrigins: readonly string[];
+  /** Ask for a token in local mode too (`--require-token`, config `requireToken`). */
+  readonly requireToken?: boolean;
   /** This machine's interface addresses, IPv6 in brackets, lowercase. */
   interfaceHosts(): ReadonlySet<string>;
 }
@@ -164,9 +166,49 @@ function decodeBase64(value: string): string | null {
 const UNAUTHORIZED = () =>
   new TermgateError(
     'unauthorized',
-    'a valid token is required in exposed mode: send "Authorization: Bearer <token>" (WebSocket: ?token= or the bearer.<token> subprotocol)',
+    'a valid token is required in exposed mode (and with --require-token): send "Authorization: Bearer <token>" (WebSocket: ?token= or the bearer.<token> subprotocol)',
     CHALLENGES,
   ).toResponse();
+
+/** Failed credentials allowed per second before the gate answers 429 (valid credentials are never counted or refused). */
+export const FAILURES_PER_SECOND = 20;
+const WINDOW_MS = 1000;
+
+/**
+ * Counts failed credentials over a sliding second. Beyond the limit a failed
+ * credential is answered 429 with Retry-After instead of 401. Only the answer
+ * to a failure changes: a valid credential is checked first and let through,
+ * so a flood of bad guesses never slows a valid client. (Guessing a 256-bit
+ * token is hopeless anyway; the 429 tells a misbehaving client to back off.)
+ */
+export class FailureThrottle {
+  /** Times of the last `limit` failures, a ring. */
+  readonly #times: number[];
+  #next = 0;
+
+  constructor(
+    readonly limit = FAILURES_PER_SECOND,
+    readonly now: () => number = Date.now,
+  ) {
+    this.#times = new Array<number>(limit).fill(-Infinity);
+  }
+
+  /** Records one failure; the refusal to send for it. */
+  fail(): Response {
+    const now = this.now();
+    // The oldest of the last `limit` failures: within the window, this one is past the limit.
+    const oldest = this.#times[this.#next]!;
+    this.#times[this.#next] = now;
+    this.#next = (this.#next + 1) % this.limit;
+    if (now - oldest >= WINDOW_MS) return UNAUTHORIZED();
+    const retryAfter = Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000));
+    return new TermgateError(
+      'rate_limited',
+      `too many failed credentials (more than ${this.limit} a second); retry after ${retryAfter} s`,
+      [['Retry-After', String(retryAfter)], ...CHALLENGES],
+    ).toResponse();
+  }
+}
 
 /** The gate's answer: who the request is from, or the refusal to send instead. */
 export type Verdict = Principal | Response;
@@ -175,6 +217,7 @@ export class Gate {
   readonly #credentials: Credentials;
   readonly #policy: () => GatePolicy;
   readonly #webSocketPaths: ReadonlySet<string>;
+  readonly #throttle = new FailureThrottle();
 
   /** `webSocketPaths`: where upgrades are served (none for the MCP sidecar). */
   constructor(credentials: Credentials, policy: () => GatePolicy, webSocketPaths: ReadonlySet<string> = new Set()) {
@@ -202,14 +245,16 @@ export class Gate {
     }
 
     const origin = request.headers.get('origin');
-    if (origin !== null && origin !== `http://${hostHeader!.trim().toLowerCase()}` && !policy.allowedOrigins.includes(origin)) {
+    // The server's own origin has the scheme it is served with: https:// behind --tls-cert (every runtime's request.url says so).
+    const scheme = request.url.startsWith('https:') ? 'https' : 'http';
+    if (origin !== null && origin !== `${scheme}://${hostHeader!.trim().toLowerCase()}` && !policy.allowedOrigins.includes(origin)) {
       return new TermgateError(
         'origin_not_allowed',
         'Origin is not allowed: only the server\'s own pages and origins listed in allowedOrigins may call it',
       ).toResponse();
     }
 
-    if (policy.mode === 'local') return LOCAL;
+    if (policy.mode === 'local' && policy.requireToken !== true) return LOCAL;
 
     // Fast path: a valid main token in Authorization needs no further header reads.
     const authorization = request.headers.get('authorization');
@@ -224,6 +269,11 @@ export class Gate {
     return this.#anyValid(presented);
   }
 
+  /** The answer to a credential that failed outside check() (the MCP door's forwarded token): counted like the rest. */
+  refuseCredential(): Response {
+    return this.#throttle.fail();
+  }
+
   #anyValid(presented: string[]): Verdict | Promise<Verdict> {
     const pending: Promise<Principal | null>[] = [];
     for (const token of presented) {
@@ -231,7 +281,7 @@ export class Gate {
       if (principal instanceof Promise) pending.push(principal);
       else if (principal !== null) return principal;
     }
-    if (pending.length === 0) return UNAUTHORIZED();
-    return Promise.all(pending).then((principals) => principals.find((p) => p !== null) ?? UNAUTHORIZED());
+    if (pending.length === 0) return this.#throttle.fail();
+    return Promise.all(pending).then((principals) => principals.find((p) => p !== null) ?? this.#throttle.fail());
   }
 }

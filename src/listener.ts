@@ -11,10 +11,15 @@
  *
  * Closing never cuts a request in flight, so the client that asked for the
  * rebind gets its answer on the old connection.
+ *
+ * TLS and a Unix socket (docs/tls-and-unix.md) are fixed for the listener's
+ * life: every bind, a rebind's too, uses the same options. A Unix-socket
+ * listener is in local mode (only who can open the 0600 socket reaches it) and
+ * does not move: there is no host or port to move to.
  */
 import { TermgateError } from './errors.ts';
 import { type Mode, modeForBindHost } from './gate.ts';
-import type { FetchHandler, Listen, Listening } from './platform.ts';
+import type { FetchHandler, Listen, ListenOptions, Listening } from './platform.ts';
 
 export interface ListenState {
   host: string;
@@ -32,23 +37,35 @@ export function isAddressInUse(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'EADDRINUSE';
 }
 
-export function urlFor(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+export function urlFor(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** How a Unix-socket listener names itself: in the listen line, `url` and the settings' bindHost. */
+export function unixUrlFor(path: string): string {
+  return `unix:${path}`;
 }
 
 export class Listener {
   readonly #listen: Listen;
   readonly #fetch: FetchHandler;
   readonly #log: (line: string) => void;
+  readonly #options: ListenOptions;
   #state: ListenState = { host: '127.0.0.1', port: 0, mode: 'local' };
   #current: Listening | undefined;
   /** Start, rebind and close run one at a time (two PUTs at once must not interleave). */
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(listen: Listen, fetch: FetchHandler, log: (line: string) => void) {
+  constructor(listen: Listen, fetch: FetchHandler, log: (line: string) => void, options: ListenOptions = {}) {
     this.#listen = listen;
     this.#fetch = fetch;
     this.#log = log;
+    this.#options = options;
+  }
+
+  /** Serving HTTPS/WSS (--tls-cert/--tls-key). */
+  get secure(): boolean {
+    return this.#options.tls !== undefined;
   }
 
   get state(): ListenState {
@@ -56,13 +73,14 @@ export class Listener {
   }
 
   get url(): string {
-    return urlFor(this.#state.host, this.#state.port);
+    const unixPath = this.#options.unixPath;
+    return unixPath === undefined ? urlFor(this.#state.host, this.#state.port, this.secure ? 'https' : 'http') : unixUrlFor(unixPath);
   }
 
   /** Binds for the first time. Errors (EADDRINUSE…) reach the caller as the runtime threw them. */
   start(host: string, port: number): Promise<ListenState> {
     return this.#serial(async () => {
-      this.#current = await this.#listen(host, port, this.#fetch);
+      this.#current = await this.#listen(host, port, this.#fetch, this.#options);
       return this.#adopt(host, this.#current.port);
     });
   }
@@ -79,11 +97,17 @@ export class Listener {
     const old = this.#current;
     if (old === undefined) throw new TermgateError('internal', 'the server is not listening');
     if (host === from.host && port === from.port) return from;
+    if (this.#options.unixPath !== undefined) {
+      throw new TermgateError(
+        'conflict',
+        `the server listens on the Unix socket ${this.#options.unixPath}: it has no host or port to move to (expose, apiPort); restart it without --unix for TCP`,
+      );
+    }
 
     if (port !== from.port) {
       let next: Listening;
       try {
-        next = await this.#listen(host, port, this.#fetch);
+        next = await this.#listen(host, port, this.#fetch, this.#options);
       } catch (error) {
         throw this.#bindError(error, host, port);
       }
@@ -119,7 +143,8 @@ export class Listener {
   }
 
   #adopt(host: string, port: number): ListenState {
-    this.#state = { host, port, mode: modeForBindHost(host) };
+    const unixPath = this.#options.unixPath;
+    this.#state = unixPath === undefined ? { host, port, mode: modeForBindHost(host) } : { host: unixUrlFor(unixPath), port: 0, mode: 'local' };
     return this.#state;
   }
 
@@ -129,7 +154,7 @@ export class Listener {
       if (delay === undefined) throw Object.assign(new Error(`${urlFor(host, port)} stayed in use`), { code: 'EADDRINUSE' });
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       try {
-        return await this.#listen(host, port, this.#fetch);
+        return await this.#listen(host, port, this.#fetch, this.#options);
       } catch (error) {
         if (!isAddressInUse(error)) throw error;
       }

@@ -28,17 +28,19 @@ export interface RouteDoc {
 
 
 /** What the gate and the error handler can answer on any route behind the gate. */
-const COMMON_ERRORS: ErrorCode[] = ['bad_request', 'unauthorized', 'host_not_allowed', 'internal'];
+const COMMON_ERRORS: ErrorCode[] = ['bad_request', 'unauthorized', 'host_not_allowed', 'forbidden', 'rate_limited', 'internal'];
 const BODY_ERRORS: ErrorCode[] = ['payload_too_large', 'unsupported_media_type'];
 
 function terminalRouteDocs(): RouteDoc[] {
   return (OPERATIONS as readonly AnyOperation[]).map((op) => {
-    const path = op.rest.path.replace(':terminalId', '{terminalId}');
-    const { terminalId: _, ...own } = op.params.shape;
+    const path = op.rest.path.replace(/:(\w+)/g, '{$1}');
+    const inPath = new Set([...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!));
+    const own = Object.fromEntries(Object.entries(op.params.shape).filter(([name]) => !inPath.has(name)));
     const rest = z.strictObject(own);
     const errors: ErrorCode[] = path.includes('{terminalId}') ? ['not_found'] : [];
     if (op.name === 'create') errors.push('too_many_terminals');
     if (op.name === 'run' || op.name === 'input' || op.name === 'resize') errors.push('conflict');
+    if (op.name === 'run') errors.push('terminal_busy');
     return {
       method: op.rest.method,
       path,
@@ -106,7 +108,7 @@ export function openApiDocument(routes: readonly RouteDoc[]): Record<string, unk
     paths,
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'The authToken or a named tg_… token; needed in exposed mode only.' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'The authToken or a named tg_… token (its scope decides what it may do: docs/security.md); needed in exposed mode or with --require-token.' },
         basic: { type: 'http', scheme: 'basic', description: 'Any user name, the token as the password.' },
       },
       schemas: {

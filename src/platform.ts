@@ -18,6 +18,19 @@ export interface ConfigStorage {
   withLock<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * The audit log file (docs/security.md): appends one line at a time, rotating
+ * by size, the file created with mode 0600. Calls are serialised by the caller.
+ */
+export interface AuditStorage {
+  /** Where the file lives, for messages. */
+  readonly path: string;
+  /** Appends `line` (no newline) and its newline; rotates first when the file would pass its size limit. */
+  append(line: string): Promise<void>;
+  /** The last `limit` lines, oldest first, across the current file and the rotated ones. */
+  recent(limit: number): Promise<string[]>;
+}
+
 // ---- PTY -------------------------------------------------------------------
 
 export interface PtySpawnOptions {
@@ -90,6 +103,24 @@ export interface SystemInfo {
   isDirectory(path: string): Promise<boolean>;
   /** Resolves a command name through PATH; null when not found (validates `command`). */
   resolveCommand(command: string, env: Record<string, string>): Promise<string | null>;
+  /**
+   * Writes `files` (paths relative to it) into a directory of termgate's own
+   * named `name`, readable only by this user (in $TERMGATE_HOME, never a shared
+   * /tmp: shells source these files), and returns its path.
+   */
+  installFiles(name: string, files: Readonly<Record<string, string>>): Promise<string>;
+  /**
+   * What runs in the foreground of the terminal whose session `pid` leads,
+   * when it is not `pid` itself; null when `pid` is in the foreground, or
+   * when the system cannot tell.
+   */
+  foregroundProcess(pid: number): ForegroundProcess | null;
+}
+
+/** A terminal's foreground process group, by its leader. */
+export interface ForegroundProcess {
+  pid: number;
+  name: string;
 }
 
 // ---- Listening -----------------------------------------------------------------
@@ -109,12 +140,30 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+/** A certificate chain and its private key, as PEM text (docs/tls-and-unix.md). */
+export interface TlsPem {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** How to listen, beyond host and port (docs/tls-and-unix.md). */
+export interface ListenOptions {
+  /** Serve HTTPS, and WSS for upgrades, with this certificate. */
+  readonly tls?: TlsPem | undefined;
+  /**
+   * Listen on this Unix socket path instead of host:port (which are then
+   * ignored; `Listening.port` is 0). The runtime layer creates it 0600.
+   */
+  readonly unixPath?: string | undefined;
+}
+
 /**
- * Binds `fetch` (REST and WebSocket upgrades) to host:port. Rejects with
- * `code: 'EADDRINUSE'` when the port is taken (every runtime's own error is
- * mapped to that code), so the core and the CLI can tell "taken" from the rest.
+ * Binds `fetch` (REST and WebSocket upgrades) to host:port (or `options.unixPath`).
+ * Rejects with `code: 'EADDRINUSE'` when the port (or path) is taken (every
+ * runtime's own error is mapped to that code), so the core and the CLI can
+ * tell "taken" from the rest.
  */
-export type Listen = (host: string, port: number, fetch: FetchHandler) => Promise<Listening>;
+export type Listen = (host: string, port: number, fetch: FetchHandler, options?: ListenOptions) => Promise<Listening>;
 
 export interface Platform {
   runtime: RuntimeName;
@@ -123,6 +172,8 @@ export interface Platform {
   system: SystemInfo;
   pty: PtyHost;
   upgradeWebSocket: UpgradeWebSocket;
+  /** Where audit lines go; without it (unit tests) they are kept in memory only. */
+  audit?: AuditStorage | undefined;
   /** TERMGATE_TOKEN, when set: one fixed token that replaces authToken. */
   envToken?: string | undefined;
   /** A log line for the operator. Never given a secret. */

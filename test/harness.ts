@@ -74,11 +74,16 @@ export interface StartOptions {
   home?: string;
   /** What to start: the API server (default) or the MCP sidecar (`termgate mcp`). */
   command?: 'serve' | 'mcp';
+  /** `--unix PATH` instead of `--host`/`--port` (docs/tls-and-unix.md). */
+  unix?: string;
 }
 
 export interface RunningServer {
   runtime: Runtime;
-  /** Base URL to reach it through loopback (127.0.0.1 even when bound to 0.0.0.0). */
+  /**
+   * Base URL to reach it through loopback (127.0.0.1 even when bound to 0.0.0.0;
+   * https:// with --tls-cert; `unix:PATH` on a Unix socket, with port 0).
+   */
   url: string;
   port: number;
   home: string;
@@ -90,8 +95,8 @@ export interface RunningServer {
 }
 
 const LISTEN_LINES = {
-  serve: /termgate listening on (http:\/\/\S+)/,
-  mcp: /termgate mcp listening on (http:\/\/\S+)/,
+  serve: /termgate listening on ((?:https?:\/\/|unix:)\S+)/,
+  mcp: /termgate mcp listening on ((?:https?:\/\/|unix:)\S+)/,
 } as const;
 
 export async function startServer(runtime: Runtime, options: StartOptions = {}): Promise<RunningServer> {
@@ -100,9 +105,7 @@ export async function startServer(runtime: Runtime, options: StartOptions = {}):
   const listenLine = LISTEN_LINES[options.command ?? 'serve'];
   const [command, args] = cliCommand(runtime, [
     options.command ?? 'serve',
-    ...(options.host === null ? [] : ['--host', options.host ?? '127.0.0.1']),
-    '--port',
-    '0',
+    ...(options.unix !== undefined ? ['--unix', options.unix] : [...(options.host === null ? [] : ['--host', options.host ?? '127.0.0.1']), '--port', '0']),
     ...(options.args ?? []),
   ]);
   const child = spawn(command, args, {
@@ -131,10 +134,10 @@ export async function startServer(runtime: Runtime, options: StartOptions = {}):
       reject(new Error(`${runtime} server exited with ${code} before listening:\n${output}`));
     });
   });
-  const port = Number(new URL(url).port);
+  const port = url.startsWith('unix:') ? 0 : Number(new URL(url).port);
   return {
     runtime,
-    url: `http://127.0.0.1:${port}`,
+    url: url.startsWith('unix:') ? url : `${new URL(url).protocol}//127.0.0.1:${port}`,
     port,
     home,
     process: child,

@@ -3,6 +3,7 @@
  * and folds repeated headers, and the gate's checks are about exactly those.
  */
 import { request as httpRequest } from 'node:http';
+import { expect } from 'vitest';
 
 export interface RawResponse {
   status: number;
@@ -64,3 +65,19 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 export const basic = (user: string, token: string) => ({
   authorization: `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`,
 });
+
+/**
+ * `call` and `ok` for one JSON API under `base()` (read at each call: a server
+ * may move): `ok` asserts the status (naming the request and its answer) and
+ * returns the parsed body, nothing for a 204.
+ */
+export function jsonCalls(base: () => string) {
+  const call = (method: string, path: string, body?: unknown): Promise<RawResponse> =>
+    raw(`${base()}${path}`, { method, ...(body === undefined ? {} : { body: body as object }) });
+  const ok = async <T>(method: string, path: string, body?: unknown, status = 200): Promise<T> => {
+    const response = await call(method, path, body);
+    expect(response.status, `${method} ${path}: ${response.text}`).toBe(status);
+    return (status === 204 ? undefined : response.json()) as T;
+  };
+  return { call, ok };
+}

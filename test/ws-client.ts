@@ -18,6 +18,10 @@ export type Frame = Record<string, any>;
 export interface OpenOptions {
   protocols?: string[];
   headers?: Record<string, string>;
+  /** For wss://: trust this CA (PEM), as a test certificate needs (test/tls-fixture.ts). */
+  ca?: string;
+  /** A node:net `lookup` (test/tls-fixture.ts lookupTo): reach a proxy's name on loopback. */
+  lookup?: (...args: any[]) => void;
   /** Called for each output.data event instead of storing it (high-volume streams). */
   onOutput?: (terminalId: string, data: OutputData) => void;
   /**
@@ -91,6 +95,8 @@ export class TestSocket {
   static open(url: string, options: OpenOptions = {}): Promise<TestSocket> {
     const ws = new WebSocket(url, options.protocols ?? [], {
       headers: options.headers,
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
       perMessageDeflate: false,
       // A high-volume reader skips re-validating the server's UTF-8, to keep up on a busy machine.
       skipUTF8Validation: options.onOutputOffsets !== undefined,

@@ -9,12 +9,15 @@ import { Credentials } from '../../src/credentials.ts';
 import type { FileConfigStorage } from '../host/config-file.ts';
 import { envPort, envToken } from '../host/env.ts';
 import { configStorage, openConfig } from '../host/home.ts';
+import { resolve } from 'node:path';
 import { findServer, type RemoteServer } from './remote.ts';
 
 export interface CommandContext {
   dev: boolean;
   /** The API port to look for a running server on. */
   port: number;
+  /** --unix: look for it on this Unix socket instead (an absolute path). */
+  unix?: string | undefined;
   storage: FileConfigStorage;
   envToken: string | undefined;
 }
@@ -35,11 +38,11 @@ export async function readSavedConfig(storage: FileConfigStorage): Promise<Confi
 }
 
 /** The port: --port, else TERMGATE_PORT, else the saved apiPort, else the profile's default. */
-export async function commandContext(options: { dev: boolean; port: number | undefined }): Promise<CommandContext> {
+export async function commandContext(options: { dev: boolean; port: number | undefined; unix?: string | undefined }): Promise<CommandContext> {
   const storage = configStorage(options.dev);
   const defaults = options.dev ? DEV_PORTS : PROD_PORTS;
   const port = options.port ?? envPort('TERMGATE_PORT') ?? (await readSavedConfig(storage))?.apiPort ?? defaults.api;
-  return { dev: options.dev, port, storage, envToken: envToken() };
+  return { dev: options.dev, port, unix: options.unix === undefined ? undefined : resolve(options.unix), storage, envToken: envToken() };
 }
 
 /** The token a CLI call presents to an exposed server, read when needed (it may have been rotated). */
@@ -53,12 +56,12 @@ export async function either<T>(
   remote: (server: RemoteServer) => Promise<T>,
   local: (store: ConfigStore, credentials: Credentials) => Promise<T>,
 ): Promise<{ via: Via; server: RemoteServer | null; result: T }> {
-  const server = await findServer(ctx.port);
+  const server = await findServer(ctx.port, { unix: ctx.unix });
   if (server) return { via: 'server', server, result: await remote(server) };
   const store = await openConfig(ctx.storage, ctx.dev);
   return { via: 'file', server: null, result: await local(store, new Credentials(store, ctx.envToken)) };
 }
 
 export function savedNote(ctx: CommandContext): string {
-  return `termgate is not running on port ${ctx.port}: saved to ${ctx.storage.path}`;
+  return `termgate is not running ${ctx.unix === undefined ? `on port ${ctx.port}` : `at unix:${ctx.unix}`}: saved to ${ctx.storage.path}`;
 }

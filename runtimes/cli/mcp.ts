@@ -3,38 +3,48 @@
  * three runtimes. It binds through the runtime's `listen` (the same one the
  * API uses), so no runtime needs code of its own for it.
  */
-import { isAddressInUse, urlFor } from '../../src/listener.ts';
+import { resolve } from 'node:path';
+import { isAddressInUse, unixUrlFor, urlFor } from '../../src/listener.ts';
 import { MCP_PATH, McpSidecar } from '../../src/mcp/sidecar.ts';
 import { envApiUrl, envPort, envToken } from '../host/env.ts';
 import { configStorage, openConfig } from '../host/home.ts';
 import { nodeSystem } from '../host/system.ts';
+import { displayUrl, fetchFor, privateUnixSockets, removeOwnSocket, unixSocketUrl } from '../host/unix-socket.ts';
 import { CliError } from './errors.ts';
 import { listenError } from './listen-error.ts';
 import { findServer, probeHealth } from './remote.ts';
+import { type TransportOptions, listenOptions, unixSocketTaken } from './transport.ts';
 import { stopOnSignals } from './shutdown.ts';
 import type { RuntimeWiring } from './wiring.ts';
 
 /** A long run_command may hold a response open; it is the API's to finish, not ours to wait for. */
 const SHUTDOWN_GRACE_MS = 3000;
 
-export interface McpOptions {
+export interface McpOptions extends TransportOptions {
   host?: string | undefined;
   port?: number | undefined;
   apiUrl?: string | undefined;
+  /** --api-unix: the API's Unix socket (instead of apiUrl). */
+  apiUnix?: string | undefined;
   dev: boolean;
 }
 
 export async function mcp(wiring: RuntimeWiring, options: McpOptions): Promise<void> {
+  const listen = await listenOptions(options, 'termgate-mcp');
+  if (listen === 'running') return process.exit(0);
   const storage = configStorage(options.dev);
   const config = await openConfig(storage, options.dev);
 
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? envPort('TERMGATE_MCP_PORT') ?? config.current.mcpPort;
+  const api = options.apiUnix === undefined ? apiUrl(options.apiUrl) : unixSocketUrl(resolve(options.apiUnix));
   const sidecar = new McpSidecar({
     config,
     runtime: wiring.runtime,
-    bindHost: host,
-    apiUrl: apiUrl(options.apiUrl),
+    // A Unix socket is local, as the API's is: only who can open it connects.
+    bindHost: listen.unixPath === undefined ? host : '127.0.0.1',
+    apiUrl: api,
+    apiFetch: api === undefined ? undefined : fetchFor(api),
     envToken: envToken(),
     interfaceAddresses: () => nodeSystem.interfaceAddresses(),
     log: (line) => console.error(`termgate mcp: ${line}`),
@@ -42,9 +52,10 @@ export async function mcp(wiring: RuntimeWiring, options: McpOptions): Promise<v
 
   let listening;
   try {
-    listening = await wiring.listen(host, port, sidecar.fetch);
+    listening = await privateUnixSockets(wiring.listen)(host, port, sidecar.fetch, listen);
   } catch (error) {
-    if (!isAddressInUse(error)) throw listenError(error, host, port);
+    if (listen.unixPath !== undefined) throw isAddressInUse(error) ? unixSocketTaken(listen.unixPath) : listenError(error, unixUrlFor(listen.unixPath));
+    if (!isAddressInUse(error)) throw listenError(error, `${host}:${port}`, host);
     const existing = await findServer(port, { host, name: 'termgate-mcp' });
     if (existing) {
       console.log(`termgate mcp is already running at ${existing.url}${MCP_PATH}`);
@@ -53,9 +64,14 @@ export async function mcp(wiring: RuntimeWiring, options: McpOptions): Promise<v
     throw new CliError(`port ${port} on ${host} is in use by another program; choose another with --port`);
   }
 
-  const url = `${urlFor(host, listening.port)}${MCP_PATH}`;
-  console.log(`termgate mcp listening on ${url} (mode: ${sidecar.mode}, api: ${sidecar.api.baseUrl}, runtime: ${wiring.runtime})`);
-  void warnIfApiDown(sidecar.api.baseUrl);
+  // On a socket the MCP path is said apart: `unix:/run/x.sock/mcp` would read as another file.
+  const url =
+    listen.unixPath === undefined
+      ? `${urlFor(host, listening.port, listen.tls ? 'https' : 'http')}${MCP_PATH}`
+      : `${unixUrlFor(listen.unixPath)} (path ${MCP_PATH},`;
+  const details = `mode: ${sidecar.mode}, api: ${displayUrl(sidecar.api.baseUrl)}, runtime: ${wiring.runtime})`;
+  console.log(`termgate mcp listening on ${url}${listen.unixPath === undefined ? ' (' : ' '}${details}`);
+  void warnIfApiDown(api ?? sidecar.api.baseUrl);
 
   stopOnSignals({
     name: 'termgate mcp',
@@ -63,6 +79,7 @@ export async function mcp(wiring: RuntimeWiring, options: McpOptions): Promise<v
     exitCodeWhenSlow: 0,
     cleanup: async () => {
       await listening.close().catch(() => undefined);
+      if (listen.unixPath !== undefined) removeOwnSocket(listen.unixPath);
       await sidecar.credentials.flush().catch(() => undefined);
       await config.settled();
     },
@@ -89,6 +106,6 @@ function apiUrl(flag: string | undefined): string | undefined {
 /** Not fatal: the API may start after the sidecar; tools report errors until it does. */
 async function warnIfApiDown(api: string): Promise<void> {
   if ((await probeHealth(api)) === null) {
-    console.error(`termgate mcp: no termgate API answers at ${api} yet; tools will report errors until it runs`);
+    console.error(`termgate mcp: no termgate API answers at ${displayUrl(api)} yet; tools will report errors until it runs`);
   }
 }

@@ -15,12 +15,22 @@ import type { Outcome } from './context.ts';
 import { EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_USAGE, usageError } from './errors.ts';
 import type { McpOptions } from './mcp.ts';
 import type { ServeOptions } from './serve.ts';
+import type { TransportOptions } from './transport.ts';
 
 /** The options of the commands that act on a running server or, without one, the config file. */
 export interface TargetOptions {
   port: number | undefined;
+  /** --unix: the server's Unix socket, instead of the port. */
+  unix?: string | undefined;
   dev: boolean;
   json: boolean;
+}
+
+/** `token create --scope --terminal`: what the new token may do (docs/security.md). */
+export interface TokenLimits {
+  scope: 'read' | 'write' | 'admin' | undefined;
+  /** Repeated --terminal; undefined when none was given (all terminals). */
+  terminals: string[] | undefined;
 }
 
 /** What each command does. serve and mcp keep running; the others end with an Outcome to print. */
@@ -29,7 +39,7 @@ export interface CliActions {
   mcp(options: McpOptions): Promise<void>;
   status(target: TargetOptions): Promise<Outcome>;
   expose(target: TargetOptions, on: boolean): Promise<Outcome>;
-  tokenCreate(target: TargetOptions, name: string): Promise<Outcome>;
+  tokenCreate(target: TargetOptions, name: string, limits: TokenLimits): Promise<Outcome>;
   tokenList(target: TargetOptions): Promise<Outcome>;
   tokenRevoke(target: TargetOptions, name: string): Promise<Outcome>;
   tokenRotate(target: TargetOptions, closeSockets: boolean): Promise<Outcome>;
@@ -68,17 +78,44 @@ function portOption(description: string, allowAny: boolean): Option {
   });
 }
 
-/** Adds --port, --dev and --json: how status, expose and token find the server (or the config file) and print. */
+/** The flags `serve` and `mcp` share. */
+interface ServeFlags {
+  host?: string;
+  port?: number;
+  unix?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  dev?: boolean;
+}
+
+function unixOption(description: string): Option {
+  return new Option('--unix <path>', description).conflicts(['host', 'port']);
+}
+
+function tlsCertOption(what: string): Option {
+  return new Option('--tls-cert <file>', `serve ${what} with this PEM certificate chain (leaf first; with --tls-key)`).conflicts('unix');
+}
+
+function tlsKeyOption(): Option {
+  return new Option('--tls-key <file>', 'the PEM private key of --tls-cert (unencrypted)');
+}
+
+function transportOf(options: ServeFlags): TransportOptions {
+  return { unix: options.unix, tlsCert: options.tlsCert, tlsKey: options.tlsKey };
+}
+
+/** Adds --port, --unix, --dev and --json: how status, expose and token find the server (or the config file) and print. */
 function withTarget(command: Command): Command {
   return command
     .addOption(portOption("the API port of the server to talk to (default: TERMGATE_PORT, else the config's apiPort)", false))
+    .addOption(new Option('--unix <path>', 'talk to a server started with `serve --unix <path>`, over that socket').conflicts('port'))
     .option('--dev', DEV_HELP)
     .option('--json', 'print JSON for scripts');
 }
 
 function targetOf(command: Command): TargetOptions {
-  const { port, dev, json } = command.opts<{ port?: number; dev?: boolean; json?: boolean }>();
-  return { port, dev: dev === true, json: json === true };
+  const { port, unix, dev, json } = command.opts<{ port?: number; unix?: string; dev?: boolean; json?: boolean }>();
+  return { port, unix, dev: dev === true, json: json === true };
 }
 
 /** "token rotate" for the command `termgate token rotate`. */
@@ -186,9 +223,13 @@ export function buildProgram(actions: CliActions, finish: (finished: Finished) =
     )
     .option('--host <host>', 'bind address (default 127.0.0.1, or 0.0.0.0 when the config says expose: true); a non-loopback address exposes it and turns the auth gate on')
     .addOption(portOption("API port 1024-65535 (default: TERMGATE_PORT, else the config's apiPort; 0 = any free port, for tests)", true))
+    .addOption(unixOption('listen on a Unix socket at <path>, created 0600, instead of TCP (local mode: only who can open the socket reaches the server)'))
+    .addOption(tlsCertOption('HTTPS and WSS'))
+    .addOption(tlsKeyOption())
+    .option('--require-token', 'ask for a token on loopback too (multi-user hosts); the config\'s requireToken: true does it for every start')
     .option('--dev', DEV_HELP)
-    .action(async (options: { host?: string; port?: number; dev?: boolean }) => {
-      await actions.serve({ host: options.host, port: options.port, dev: options.dev === true });
+    .action(async (options: ServeFlags & { requireToken?: boolean }) => {
+      await actions.serve({ ...transportOf(options), host: options.host, port: options.port, dev: options.dev === true, ...(options.requireToken ? { requireToken: true } : {}) });
     });
 
   // Each of these takes --port, --dev and --json (withTarget), after its own options.
@@ -222,7 +263,11 @@ export function buildProgram(actions: CliActions, finish: (finished: Finished) =
       .command('create')
       .summary('a named token for one client; its secret (tg_…) is printed once, only its hash is kept')
       .argument('<name>', 'what the token is for, e.g. ci-bot')
-      .action(async (name: string, _options, command: Command) => done(command, await actions.tokenCreate(targetOf(command), name))),
+      .addOption(new Option('--scope <scope>', 'what it may do: read (look only), write (also type, run, create, close; the default) or admin (also tokens, settings, audit)').choices(['read', 'write', 'admin']))
+      .option('--terminal <id>', 'limit it to this terminal (repeat for more); it sees and touches no other', (id: string, ids: string[] | undefined) => [...(ids ?? []), id])
+      .action(async (name: string, options: { scope?: TokenLimits['scope']; terminal?: string[] }, command: Command) =>
+        done(command, await actions.tokenCreate(targetOf(command), name, { scope: options.scope, terminals: options.terminal })),
+      ),
   );
   withTarget(
     token
@@ -262,9 +307,13 @@ export function buildProgram(actions: CliActions, finish: (finished: Finished) =
     .option('--host <host>', 'bind address (default 127.0.0.1); a non-loopback address requires a token (the API\'s authToken, TERMGATE_TOKEN or a named token) as "Authorization: Bearer"')
     .addOption(portOption("MCP port 1024-65535 (default: TERMGATE_MCP_PORT, else the config's mcpPort; 0 = any free port)", true))
     .option('--api-url <url>', 'the API to call (default: TERMGATE_API_URL, else http://127.0.0.1:<TERMGATE_PORT or apiPort>)')
+    .addOption(new Option('--api-unix <path>', 'call the API over its Unix socket (`serve --unix <path>`) instead of --api-url').conflicts('apiUrl'))
+    .addOption(unixOption('listen on a Unix socket at <path>, created 0600, instead of TCP'))
+    .addOption(tlsCertOption('HTTPS'))
+    .addOption(tlsKeyOption())
     .option('--dev', DEV_HELP)
-    .action(async (options: { host?: string; port?: number; apiUrl?: string; dev?: boolean }) => {
-      await actions.mcp({ host: options.host, port: options.port, apiUrl: options.apiUrl, dev: options.dev === true });
+    .action(async (options: ServeFlags & { apiUrl?: string; apiUnix?: string }) => {
+      await actions.mcp({ ...transportOf(options), host: options.host, port: options.port, apiUrl: options.apiUrl, apiUnix: options.apiUnix, dev: options.dev === true });
     });
 
   for (const command of allCommands(program)) {

@@ -4,6 +4,7 @@
  * so a change made through the CLI takes effect at once, without a restart.
  */
 import { urlFor } from '../../src/listener.ts';
+import { displayUrl, fetchFor, unixSocketUrl } from '../host/unix-socket.ts';
 import { CliError } from './errors.ts';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -18,7 +19,7 @@ export interface Health {
 }
 
 export interface RemoteServer {
-  /** The URL the CLI reaches it at (through loopback for a wildcard bind). */
+  /** The URL the CLI reaches it at (through loopback for a wildcard bind; `http+unix://…` for a Unix socket). */
   url: string;
   health: Health;
 }
@@ -31,7 +32,7 @@ export function reachableUrl(host: string, port: number): string {
 /** The one /health probe: what answers at `url` when it says it is `name`, else null (nothing, or something else, answers). */
 export async function probeHealth(url: string, name: 'termgate' | 'termgate-mcp' = 'termgate'): Promise<Health | null> {
   try {
-    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const response = await fetchFor(url)(`${url}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     const health = (await response.json()) as Partial<Health>;
     return health.name === name ? (health as Health) : null;
   } catch {
@@ -39,12 +40,12 @@ export async function probeHealth(url: string, name: 'termgate' | 'termgate-mcp'
   }
 }
 
-/** The termgate (or, with `name`, its sidecar) answering on host:port, by default on 127.0.0.1. */
+/** The termgate (or, with `name`, its sidecar) answering on host:port, by default on 127.0.0.1, or on the Unix socket `unix`. */
 export async function findServer(
   port: number,
-  { host = '127.0.0.1', name = 'termgate' }: { host?: string; name?: 'termgate' | 'termgate-mcp' } = {},
+  { host = '127.0.0.1', name = 'termgate', unix }: { host?: string; name?: 'termgate' | 'termgate-mcp'; unix?: string | undefined } = {},
 ): Promise<RemoteServer | null> {
-  const url = reachableUrl(host, port);
+  const url = unix === undefined ? reachableUrl(host, port) : unixSocketUrl(unix);
   const health = await probeHealth(url, name);
   return health === null ? null : { url, health };
 }
@@ -70,14 +71,19 @@ export async function callServer<T = unknown>(
   }
   let response: Response;
   try {
-    response = await fetch(server.url + path, {
+    response = await fetchFor(server.url)(server.url + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
   } catch (error) {
-    throw new CliError(`termgate at ${server.url} did not answer ${method} ${path}: ${(error as Error).message}`);
+    throw new CliError(`termgate at ${displayUrl(server.url)} did not answer ${method} ${path}: ${(error as Error).message}`);
+  }
+  // A local server started with --require-token asks for the token (401): once more, with it.
+  if (response.status === 401 && headers.authorization === undefined && (await token())) {
+    await response.body?.cancel();
+    return callServer(server.health.mode === 'exposed' ? server : { ...server, health: { ...server.health, mode: 'exposed' } }, token, method, path, body);
   }
   const text = await response.text();
   let json: unknown = undefined;

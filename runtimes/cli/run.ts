@@ -15,13 +15,13 @@ import { tokenCreate, tokenList, tokenRevoke, tokenRotate, tokenShow } from './t
 import type { RuntimeWiring } from './wiring.ts';
 
 function actionsFor(wiring: RuntimeWiring): CliActions {
-  const context = ({ dev, port }: TargetOptions) => commandContext({ dev, port });
+  const context = ({ dev, port, unix }: TargetOptions) => commandContext({ dev, port, unix });
   return {
     serve: (options) => serve(wiring, options),
     mcp: (options) => mcp(wiring, options),
     status: async (target) => status(await context(target)),
     expose: async (target, on) => expose(await context(target), on),
-    tokenCreate: async (target, name) => tokenCreate(await context(target), name),
+    tokenCreate: async (target, name, limits) => tokenCreate(await context(target), name, limits),
     tokenList: async (target) => tokenList(await context(target)),
     tokenRevoke: async (target, name) => tokenRevoke(await context(target), name),
     tokenRotate: async (target, closeSockets) => tokenRotate(await context(target), closeSockets),

@@ -5,25 +5,32 @@
  */
 import { Core } from '../../src/core.ts';
 import { isAddressInUse } from '../../src/listener.ts';
+import { FileAuditStorage, auditPath } from '../host/audit-file.ts';
 import { envPort, envToken } from '../host/env.ts';
 import { configStorage, openConfig } from '../host/home.ts';
 import { nodeSystem } from '../host/system.ts';
+import { privateUnixSockets, removeOwnSocket } from '../host/unix-socket.ts';
 import { CliError } from './errors.ts';
 import { listenError } from './listen-error.ts';
 import { findServer } from './remote.ts';
+import { type TransportOptions, listenOptions, unixSocketTaken } from './transport.ts';
 import { stopOnSignals } from './shutdown.ts';
 import type { RuntimeWiring } from './wiring.ts';
 
 /** How long shutdown may take before the process exits anyway (non-zero: something hung). */
 const SHUTDOWN_GRACE_MS = 5000;
 
-export interface ServeOptions {
+export interface ServeOptions extends TransportOptions {
   host?: string | undefined;
   port?: number | undefined;
   dev: boolean;
+  /** --require-token: a token on loopback too, for this run (docs/security.md). */
+  requireToken?: boolean | undefined;
 }
 
 export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promise<void> {
+  const listen = await listenOptions(options, 'termgate');
+  if (listen === 'running') return process.exit(0);
   const portGiven = options.port ?? envPort('TERMGATE_PORT');
   const storage = configStorage(options.dev);
   const config = await openConfig(storage, options.dev);
@@ -35,18 +42,23 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
   const core = new Core({
     platform: {
       ...wiring,
+      listen: privateUnixSockets(wiring.listen),
       storage,
+      audit: new FileAuditStorage(auditPath(options.dev)),
       system: nodeSystem,
       envToken: envToken(),
       log: (line) => console.error(`termgate: ${line}`),
     },
     config,
+    listen,
+    requireToken: options.requireToken,
   });
 
   try {
     await core.start(host, port);
   } catch (error) {
-    if (!isAddressInUse(error)) throw listenError(error, host, port);
+    if (listen.unixPath !== undefined) throw isAddressInUse(error) ? unixSocketTaken(listen.unixPath) : listenError(error, core.url);
+    if (!isAddressInUse(error)) throw listenError(error, `${host}:${port}`, host);
     const existing = await findServer(port, { host });
     if (existing) {
       const { runtime, mode } = existing.health;
@@ -57,5 +69,13 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
   }
 
   console.log(`termgate listening on ${core.url} (mode: ${core.listening.mode}, runtime: ${wiring.runtime})`);
-  stopOnSignals({ name: 'termgate', graceMs: SHUTDOWN_GRACE_MS, exitCodeWhenSlow: 1, cleanup: () => core.shutdown() });
+  stopOnSignals({
+    name: 'termgate',
+    graceMs: SHUTDOWN_GRACE_MS,
+    exitCodeWhenSlow: 1,
+    cleanup: async () => {
+      await core.shutdown();
+      if (listen.unixPath !== undefined) removeOwnSocket(listen.unixPath);
+    },
+  });
 }

@@ -1,6 +1,7 @@
 /** `termgate status`: whether termgate runs on the configured port, where it listens and in which mode. */
 import { type CommandContext, type Outcome, readSavedConfig, tokenFor } from './context.ts';
 import { EXIT_NOT_RUNNING } from './errors.ts';
+import { displayUrl } from '../host/unix-socket.ts';
 import { callServer, findServer } from './remote.ts';
 
 /** The part of GET /api/settings/connections the CLI shows. */
@@ -15,14 +16,14 @@ export interface ConnectionsView {
 }
 
 export async function status(ctx: CommandContext): Promise<Outcome> {
-  const server = await findServer(ctx.port);
+  const server = await findServer(ctx.port, { unix: ctx.unix });
   const saved = await readSavedConfig(ctx.storage);
   if (!server) {
     const json = { running: false, port: ctx.port, config: ctx.storage.path, expose: saved?.expose ?? false };
     return {
       json,
       exitCode: EXIT_NOT_RUNNING,
-      human: `termgate is not running on port ${ctx.port} (config: ${ctx.storage.path}${saved ? '' : ', not created yet'})`,
+      human: `termgate is not running ${ctx.unix === undefined ? `on port ${ctx.port}` : `at unix:${ctx.unix}`} (config: ${ctx.storage.path}${saved ? '' : ', not created yet'})`,
     };
   }
   const settings = await callServer<ConnectionsView>(server, tokenFor(ctx), 'GET', '/api/settings/connections').catch(
@@ -30,7 +31,7 @@ export async function status(ctx: CommandContext): Promise<Outcome> {
   );
   const json = {
     running: true,
-    url: server.url,
+    url: displayUrl(server.url),
     runtime: server.health.runtime,
     version: server.health.version,
     mode: server.health.mode,
@@ -42,7 +43,7 @@ export async function status(ctx: CommandContext): Promise<Outcome> {
     token: settings?.token ?? null,
   };
   const lines = [
-    `termgate ${json.version} is running at ${server.url} (runtime: ${json.runtime}, mode: ${json.mode})`,
+    `termgate ${json.version} is running at ${json.url} (runtime: ${json.runtime}, mode: ${json.mode})`,
     `  listening on ${json.listeningOn ?? 'unknown (the settings API refused the token)'}`,
   ];
   if (json.mode === 'exposed') {

@@ -2,23 +2,28 @@
 import type { NamedTokenInfo } from '../../src/credentials.ts';
 import { maskToken } from '../../src/credentials.ts';
 import { type CommandContext, either, type Outcome, savedNote, tokenFor } from './context.ts';
+import type { TokenLimits } from './program.ts';
 import { callServer } from './remote.ts';
 
-export async function tokenCreate(ctx: CommandContext, name: string): Promise<Outcome> {
+export async function tokenCreate(ctx: CommandContext, name: string, limits: TokenLimits = { scope: undefined, terminals: undefined }): Promise<Outcome> {
+  const { scope, terminals } = limits;
   const { via, result } = await either(
     ctx,
     (server) =>
-      callServer<{ name: string; token: string; createdAt: string }>(server, tokenFor(ctx), 'POST', '/api/tokens', {
+      callServer<{ name: string; token: string; scope: string; terminals?: string[]; createdAt: string }>(server, tokenFor(ctx), 'POST', '/api/tokens', {
         name,
+        ...(scope === undefined ? {} : { scope }),
+        ...(terminals === undefined ? {} : { terminals }),
       }),
     async (_store, credentials) => {
-      const { token, createdAt } = await credentials.create(name);
-      return { name, token, createdAt };
+      const created = await credentials.create(name, { scope, terminals });
+      return { name, token: created.token, scope: created.scope, ...(created.terminals ? { terminals: created.terminals } : {}), createdAt: created.createdAt };
     },
   );
+  const limited = result.terminals ? `, terminals ${result.terminals.join(', ')}` : '';
   return {
     json: { via, ...result },
-    human: `created token "${result.name}"; it is shown only this once:\n${result.token}${via === 'file' ? `\n(${savedNote(ctx)})` : ''}`,
+    human: `created token "${result.name}" (scope ${result.scope}${limited}); it is shown only this once:\n${result.token}${via === 'file' ? `\n(${savedNote(ctx)})` : ''}`,
   };
 }
 
@@ -29,9 +34,11 @@ export async function tokenList(ctx: CommandContext): Promise<Outcome> {
       (await callServer<{ tokens: NamedTokenInfo[] }>(server, tokenFor(ctx), 'GET', '/api/tokens')).tokens,
     async (_store, credentials) => credentials.list(),
   );
-  const rows = tokens.map((t) => [t.name, t.createdAt, t.lastUsedAt ?? 'never']);
+  const rows = tokens.map((t) => [t.name, t.scope, t.terminals?.join(',') ?? 'all', t.createdAt, t.lastUsedAt ?? 'never']);
   const human =
-    tokens.length === 0 ? 'no named tokens (create one with `termgate token create NAME`)' : table([['NAME', 'CREATED', 'LAST USED'], ...rows]);
+    tokens.length === 0
+      ? 'no named tokens (create one with `termgate token create NAME`)'
+      : table([['NAME', 'SCOPE', 'TERMINALS', 'CREATED', 'LAST USED'], ...rows]);
   return { json: { via, tokens }, human };
 }
 

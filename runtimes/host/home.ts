@@ -4,9 +4,13 @@ import { join } from 'node:path';
 import { ConfigStore } from '../../src/config.ts';
 import { FileConfigStorage } from './config-file.ts';
 
+/** $TERMGATE_HOME, or ~/.termgate. */
+export function termgateHome(): string {
+  return process.env.TERMGATE_HOME || join(homedir(), '.termgate');
+}
+
 export function configPath(dev: boolean): string {
-  const home = process.env.TERMGATE_HOME || join(homedir(), '.termgate');
-  return join(home, dev ? 'config.dev.json' : 'config.json');
+  return join(termgateHome(), dev ? 'config.dev.json' : 'config.json');
 }
 
 export function configStorage(dev: boolean): FileConfigStorage {

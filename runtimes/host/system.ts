@@ -1,9 +1,10 @@
 /** SystemInfo from node:os / node:fs, which Node, Bun and Deno all provide. */
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { access, constants, stat } from 'node:fs/promises';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { access, chmod, constants, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir, networkInterfaces, userInfo } from 'node:os';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { SystemInfo } from '../../src/platform.ts';
+import { termgateHome } from './home.ts';
 
 /** Environment variables a terminal must never inherit (the server's own secret). */
 const HIDDEN_ENV = new Set(['TERMGATE_TOKEN']);
@@ -68,6 +69,39 @@ export const nodeSystem: SystemInfo = {
       }
     }
     return null;
+  },
+
+  async installFiles(name, files) {
+    const dir = join(termgateHome(), name);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    for (const [relative, text] of Object.entries(files)) {
+      const path = join(dir, relative);
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      // Temp file and rename: a shell starting meanwhile (another server on this home) reads the old file or the new one.
+      const temp = `${path}.${process.pid}.tmp`;
+      await writeFile(temp, text, { mode: 0o600 });
+      await rename(temp, path);
+    }
+    return dir;
+  },
+
+  foregroundProcess(pid) {
+    // /proc/<pid>/stat: "pid (comm) state ppid pgrp session tty_nr tpgid …"; comm may hold spaces and parentheses.
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const tpgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[5]);
+      if (!Number.isSafeInteger(tpgid) || tpgid <= 0 || tpgid === pid) return null;
+      let name: string;
+      try {
+        name = readFileSync(`/proc/${tpgid}/comm`, 'utf8').trim();
+      } catch {
+        name = `process group ${tpgid}`; // its leader has exited; others of the group still run
+      }
+      return { pid: tpgid, name };
+    } catch {
+      return null; // no /proc (not Linux), or the shell has exited
+    }
   },
 };
 

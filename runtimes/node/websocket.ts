@@ -92,10 +92,12 @@ function requestOf(incoming: IncomingMessage): Request {
     throw new TermgateError('bad_request', 'headers: a header has a malformed name or value');
   }
   // The target is a path: concatenated, `//x` stays a path (as a base URL would read it as a host).
+  // The scheme is real (the gate's Origin check reads it: https:// behind --tls-cert).
   const target = incoming.url ?? '/';
+  const scheme = (incoming.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   let url: URL;
   try {
-    url = new URL(`http://localhost${target.startsWith('/') ? target : '/'}`);
+    url = new URL(`${scheme}://localhost${target.startsWith('/') ? target : '/'}`);
   } catch {
     throw new TermgateError('bad_request', 'request target: not a valid path');
   }

@@ -8,6 +8,7 @@
  * turn it into an MCP tool error, never a crash.
  */
 import type { ConfigStore } from '../config.ts';
+import { DOOR_CLIENT_HEADER, DOOR_HEADER, DOOR_KEY_HEADER, doorKey } from '../door.ts';
 import { ERROR_STATUS, type ErrorCode, TermgateError } from '../errors.ts';
 
 export class ApiError extends TermgateError {
@@ -23,10 +24,15 @@ export class ApiError extends TermgateError {
   }
 }
 
+/** The transport to the API: the runtime's fetch, or one over a Unix socket (`termgate mcp --api-unix`). */
+export type ApiFetch = (url: string, init: RequestInit) => Promise<Response>;
+
 export interface ApiClientOptions {
   config: ConfigStore;
   /** --api-url or TERMGATE_API_URL: wins over the config's apiPort. */
   apiUrl?: string | undefined;
+  /** How requests reach the API (default: fetch). */
+  fetch?: ApiFetch | undefined;
   /** TERMGATE_TOKEN: wins over the config's authToken. */
   envToken?: string | undefined;
   /** Re-reads the config file (coalesced by the caller); used after a 401 or a refused connection. */
@@ -44,14 +50,31 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export class ApiClient {
   readonly #config: ConfigStore;
   readonly #apiUrl: string | undefined;
+  readonly #fetch: ApiFetch;
   readonly #envToken: string | undefined;
   readonly #reloadConfig: () => Promise<void>;
+  readonly #options: ApiClientOptions;
+  /** The Authorization header the MCP client presented (null: none; its calls go with the sidecar's own token). */
+  readonly #client: string | null;
 
-  constructor(options: ApiClientOptions) {
+  constructor(options: ApiClientOptions, clientAuthorization: string | null = null) {
+    this.#options = options;
+    this.#client = clientAuthorization;
     this.#config = options.config;
     this.#apiUrl = options.apiUrl ? options.apiUrl.replace(/\/+$/, '') : undefined;
+    this.#fetch = options.fetch ?? ((url, init) => fetch(url, init));
     this.#envToken = options.envToken || undefined;
     this.#reloadConfig = options.reloadConfig;
+  }
+
+  /**
+   * The client for one MCP request: the API is called with the credential
+   * the MCP client presented, when it presented one, so its scope applies
+   * (a read-only MCP client is read-only); else with the sidecar's own token,
+   * telling the API that the client came without one (src/door.ts).
+   */
+  forClient(authorization: string | null): ApiClient {
+    return new ApiClient(this.#options, authorization);
   }
 
   /** Where the API is expected now (the config's apiPort may change under us: a rebind). */
@@ -89,10 +112,16 @@ export class ApiClient {
     return this.#parse<T>(response);
   }
 
-  #send(method: string, path: string, { body, timeoutMs = DEFAULT_TIMEOUT_MS }: RequestOptions): Promise<Response> {
-    const headers = new Headers({ authorization: `Bearer ${this.#envToken ?? this.#config.current.authToken}` });
+  async #send(method: string, path: string, { body, timeoutMs = DEFAULT_TIMEOUT_MS }: RequestOptions): Promise<Response> {
+    const headers = new Headers({ authorization: this.#client ?? `Bearer ${this.#envToken ?? this.#config.current.authToken}` });
     if (body !== undefined) headers.set('content-type', 'application/json');
-    return fetch(this.baseUrl + path, {
+    // The door key goes only to an API on this machine (one reading the same config file, presumably).
+    if (isLoopbackUrl(this.baseUrl)) {
+      headers.set(DOOR_HEADER, 'mcp');
+      headers.set(DOOR_KEY_HEADER, await doorKey(this.#config.current.jwtSecret));
+      if (this.#client === null) headers.set(DOOR_CLIENT_HEADER, 'local');
+    }
+    return this.#fetch(this.baseUrl + path, {
       method,
       headers,
       body: body === undefined ? null : JSON.stringify(body),
@@ -116,6 +145,12 @@ export class ApiClient {
     const error = (json as { error?: { code?: unknown; message?: unknown } } | null | undefined)?.error;
     const code = typeof error?.code === 'string' ? error.code : null;
     const detail = typeof error?.message === 'string' ? error.message : null;
+    if (response.status === 401 && this.#client !== null) {
+      throw new ApiError(`the termgate API at ${this.baseUrl} refused the token your MCP client presented (401 unauthorized)`, 401, code);
+    }
+    if (response.status === 401 && code === 'unauthorized' && detail !== null && detail.includes('presented none')) {
+      throw new ApiError(`termgate API: ${detail} (unauthorized 401)`, 401, code);
+    }
     if (response.status === 401) {
       throw new ApiError(
         `the termgate API at ${this.baseUrl} refused the sidecar's token (401 unauthorized), even after re-reading ` +
@@ -154,6 +189,11 @@ function describeNetworkError(error: unknown): string {
   const message = typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : String(error);
   if (/connection refused/i.test(message)) return 'ECONNREFUSED';
   return message.split('\n')[0]!.slice(0, 200);
+}
+
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function isConnectionFailure(error: unknown): boolean {

@@ -24,14 +24,14 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 // @ts-types="@modelcontextprotocol/sdk/types"
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ConfigStore } from '../config.ts';
 import { Credentials } from '../credentials.ts';
 import { TermgateError, errorResponse } from '../errors.ts';
 import { Gate, type Mode, interfaceHostsCache, modeForBindHost, pathOf } from '../gate.ts';
 import type { FetchHandler, RuntimeName } from '../platform.ts';
 import { VERSION } from '../version.ts';
-import { ApiClient } from './api-client.ts';
+import { ApiClient, type ApiFetch } from './api-client.ts';
 import { TOOLS, callTool } from './tools.ts';
 
 export const MCP_PATH = '/mcp';
@@ -44,7 +44,8 @@ const KEEP_ALIVE_MS = 5000;
 
 const INSTRUCTIONS = `termgate gives you real terminals (PTYs) on the user's machine.
 Typical use: create_terminal, then run_command as often as needed (output + exit code), then close_terminal.
-For interactive programs (editors, REPLs, prompts): send_input, then read_output with since = the previous answer's next.
+For interactive programs (editors, REPLs, prompts): send_input or send_keys, then wait_for (a pattern such as the prompt, or idleMs) and read_output with since = the previous answer's next, or read_screen.
+Text answers are shaped to maxBytes (default 64 KiB): head and tail with a line …[N bytes omitted]…; plain: true renders colours and progress bars away.
 list_terminals shows what is already open, including terminals the user or other agents created.`;
 
 export interface McpSidecarOptions {
@@ -54,6 +55,8 @@ export interface McpSidecarOptions {
   bindHost: string;
   /** --api-url / TERMGATE_API_URL; default http://127.0.0.1:<config apiPort>. */
   apiUrl?: string | undefined;
+  /** How to reach apiUrl (a Unix socket: `serve --unix`); default the runtime's fetch. */
+  apiFetch?: ApiFetch | undefined;
   /** TERMGATE_TOKEN: the token for the API and the only main token this sidecar accepts. */
   envToken?: string | undefined;
   /** This machine's interface addresses (admitted as Host in exposed mode). */
@@ -85,11 +88,13 @@ export class McpSidecar {
       mode: this.mode,
       allowedHosts: this.#config.current.allowedHosts,
       allowedOrigins: this.#config.current.allowedOrigins,
+      requireToken: this.#config.current.requireToken,
       interfaceHosts,
     }));
     this.api = new ApiClient({
       config: options.config,
       apiUrl: options.apiUrl,
+      fetch: options.apiFetch,
       envToken: options.envToken,
       reloadConfig: () => this.reloadConfig(),
     });
@@ -108,7 +113,7 @@ export class McpSidecar {
       // first, so the gate decides on what the API would decide on.
       await this.reloadConfig();
       const verdict = await this.gate.check(request, path);
-      if (verdict instanceof Response) return verdict;
+      if (verdict instanceof Response) return verdict.status === 401 ? unauthorized(verdict) : verdict;
       if (path !== MCP_PATH) return new TermgateError('not_found', `no such route; MCP is served at ${MCP_PATH}`).toResponse();
       if (request.method !== 'POST') {
         return new Response(
@@ -130,7 +135,14 @@ export class McpSidecar {
       { instructions: INSTRUCTIONS, jsonSchemaValidator: this.#validator, capabilities: { tools: {} } },
     );
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...TOOLS] }));
-    server.setRequestHandler(CallToolRequestSchema, (call) => callTool(this.api, call.params.name, call.params.arguments));
+    // The API is called with the MCP client's own credential when it presented one (docs/security.md).
+    const api = this.api.forClient(request.headers.get('authorization'));
+    // tools/call without the SDK's own schema check, whose failure is a raw schema dump: its params are checked here, in sentences.
+    server.fallbackRequestHandler = async (call) => {
+      if (call.method !== 'tools/call') throw rpcError(ErrorCode.MethodNotFound, `Method not found: ${call.method}`);
+      const { name, arguments: args } = callParams(call.params);
+      return callTool(api, name, args);
+    };
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       keepAliveMs: KEEP_ALIVE_MS,
@@ -153,4 +165,38 @@ export class McpSidecar {
       });
     return this.#reloading;
   }
+}
+
+/**
+ * The gate's 401, in the sidecar's words: it takes the token only in the
+ * Authorization header (Bearer, or Basic with the token as password), not the
+ * WebSocket forms the API's message mentions.
+ */
+function unauthorized(verdict: Response): Response {
+  const challenge = verdict.headers.get('www-authenticate');
+  return new TermgateError(
+    'unauthorized',
+    'a valid token is required (the sidecar is exposed or runs with --require-token): send "Authorization: Bearer <token>" ' +
+      "with the API's token or a named tg_… token",
+    challenge === null ? [] : [['WWW-Authenticate', challenge]],
+  ).toResponse();
+}
+
+/** A JSON-RPC error the SDK sends as it is (McpError would prefix "MCP error -32602: " to the sentence). */
+function rpcError(code: number, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** tools/call's params, or -32602 with a sentence naming what is wrong. */
+function callParams(params: unknown): { name: string; arguments: Record<string, unknown> | undefined } {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw rpcError(ErrorCode.InvalidParams, 'params: tools/call needs an object {"name": <tool>, "arguments": {…}}');
+  }
+  const { name, arguments: args } = params as { name?: unknown; arguments?: unknown };
+  if (typeof name !== 'string' || name === '') throw rpcError(ErrorCode.InvalidParams, 'name: the tool to call, a string (tools/list names them)');
+  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+    const kind = Array.isArray(args) ? 'an array' : args === null ? 'null' : `a ${typeof args}`;
+    throw rpcError(ErrorCode.InvalidParams, `arguments: must be an object of the tool's parameters by name, e.g. {"terminalId": "…"}, not ${kind}`);
+  }
+  return { name, arguments: args as Record<string, unknown> | undefined };
 }

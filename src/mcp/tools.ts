@@ -3,8 +3,14 @@
  * (src/terminals/operations.ts): its tool name, description and JSON Schemas
  * come from there, and a call is that operation's REST request to the API, so
  * the API validates it exactly as it validates REST and WebSocket input.
- * `read_output` adds what only an agent needs (waiting for output to settle,
- * a byte cap, plain text).
+ * Beyond the table: text answers default to maxBytes 64 KiB (an agent's
+ * context), and `read_output` takes waitMs (wait for output to arrive and
+ * settle, built on the API's wait: no polling).
+ *
+ * A result carries its value once: a JSON text of the fields for the model,
+ * the operation's bulk text (run's output, read's data) as a text block of its
+ * own, verbatim (not JSON-escaped, so it stays within maxBytes), and
+ * structuredContent with the fields but not the bulk text again.
  *
  * A tool that fails answers `isError: true` with a sentence (the API's error
  * message, code and status), never a crash of the sidecar.
@@ -12,61 +18,48 @@
 // @ts-types: see sidecar.ts (the SDK's wildcard export confuses `deno check`).
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import stripAnsi from 'strip-ansi';
 import { z } from 'zod';
 import { TermgateError } from '../errors.ts';
-import { type AnyOperation, OPERATIONS, OutputSlice } from '../terminals/operations.ts';
-import type { OutputSlice as Slice } from '../terminals/types.ts';
+import { type AnyOperation, LIMITS, OPERATIONS } from '../terminals/operations.ts';
 import { jsonSchemaOf, parseWith } from '../validate.ts';
 import { type ApiClient, ApiError } from './api-client.ts';
 
 /** Extra time an HTTP call gets beyond what the operation may block for (interrupt + answer). */
 const HTTP_MARGIN_MS = 15_000;
-/** read_output's default cap: large enough for a screenful of logs, small enough for an agent's context. */
-export const DEFAULT_READ_MAX_BYTES = 64 * 1024;
-const MAX_READ_BYTES = 1024 * 1024;
+/** Text answers' maxBytes when the call gives none. */
+export const DEFAULT_MAX_BYTES = LIMITS.mcpMaxBytes;
 const MAX_WAIT_MS = 30_000;
-const POLL_INTERVAL_MS = 100;
 /** read_output with waitMs: output quiet this long counts as a finished reply. */
 const SETTLE_MS = 200;
 
-/** What read_output takes beyond the read operation's own parameters. */
-const ReadExtras = z.strictObject({
-  waitMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_WAIT_MS)
-    .optional()
-    .describe('Wait up to this many milliseconds for output to arrive and settle (default 0: answer at once with what is there).'),
-  maxBytes: z
-    .number()
-    .int()
-    .min(4)
-    .max(MAX_READ_BYTES)
-    .optional()
-    .describe(`Return at most this many bytes (default ${DEFAULT_READ_MAX_BYTES}); the rest waits for the next call.`),
-  plain: z
-    .boolean()
-    .optional()
-    .describe('Plain text: ANSI escape sequences (colours, cursor moves, titles) removed, \\n line ends, a line redrawn after \\r shown as redrawn. Offsets still count raw bytes.'),
-});
-
-const ReadAnswer = OutputSlice.extend({
-  terminalId: z.string(),
-  more: z.boolean().describe('True when more output is already waiting past `next` (the answer was capped at maxBytes).'),
-});
+const WaitMs = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_WAIT_MS)
+  .optional()
+  .describe('Wait up to this many milliseconds for output to arrive after `since`, then until it has been quiet for 0.2 s (default 0: answer at once). Not with tail.');
 
 /** JSON Schema for a tool: draft 7, which MCP clients validate with. */
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => jsonSchemaOf(schema, io, 'draft-7') as Tool['inputSchema'];
 
 function paramsOf(op: AnyOperation): z.ZodObject {
-  if (op.name !== 'read') return op.params;
-  // `limit` is the API's; the tool's own cap is maxBytes.
-  return op.params.omit({ limit: true }).extend({
-    ...ReadExtras.shape,
-    tail: op.params.shape.tail!.describe('Instead of since: only the last this many bytes (at most maxBytes), e.g. 2000 for the recent screen. Not with since or waitMs.'),
-  });
+  let params = op.params;
+  const shape = params.shape as Record<string, z.ZodType>;
+  if (shape.maxBytes) {
+    params = params.extend({
+      maxBytes: shape.maxBytes.describe(`${shape.maxBytes.description?.replace(/ Default through REST.*$/, '') ?? ''} Default here: ${DEFAULT_MAX_BYTES}.`),
+    });
+  }
+  return op.name === 'read' ? params.extend({ waitMs: WaitMs }) : params;
+}
+
+/** The result as structuredContent carries it: without the bulk text, which is sent once, as a text block. */
+function resultOf(op: AnyOperation): z.ZodType {
+  const result = op.name === 'read' ? (op.result as z.ZodObject).extend({ terminalId: z.string() }) : op.result;
+  const bulk = op.mcp.bulk;
+  if (bulk === undefined || !(result instanceof z.ZodObject) || !(bulk in result.shape)) return result;
+  return result.omit({ [bulk]: true } as Record<string, true>);
 }
 
 /** The tool list, built once per process: the stateless sidecar serves it on a fresh server for every request. */
@@ -75,7 +68,7 @@ export const TOOLS: readonly Tool[] = (OPERATIONS as readonly AnyOperation[]).ma
   title: op.mcp.title,
   description: op.mcp.description,
   inputSchema: jsonSchema(paramsOf(op), 'input'),
-  outputSchema: jsonSchema(op.name === 'read' ? ReadAnswer : op.result, 'output'),
+  outputSchema: jsonSchema(resultOf(op), 'output'),
   annotations: {
     title: op.mcp.title,
     readOnlyHint: op.readOnly,
@@ -92,14 +85,32 @@ export async function callTool(api: ApiClient, name: string, args: Record<string
   const op = BY_TOOL.get(name);
   if (!op) return failure(`unknown tool "${name}"; the tools are ${[...BY_TOOL.keys()].join(', ')}`);
   try {
-    const value = op.name === 'read' ? await readOutput(api, op, args) : await forward(api, op, args);
-    return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: value as Record<string, unknown> };
+    const withDefaults = 'maxBytes' in op.params.shape && args.maxBytes === undefined ? { ...args, maxBytes: DEFAULT_MAX_BYTES } : args;
+    const value = op.name === 'read' ? await readOutput(api, op, withDefaults) : await forward(api, op, withDefaults);
+    return present(op, value);
   } catch (error) {
     // The API's own answers already name their code and status; a refusal made here says them too.
     if (error instanceof ApiError) return failure(error.message);
     if (error instanceof TermgateError) return failure(`${error.message} (${error.code} ${error.status})`);
     return failure(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** The value once: the fields as JSON text (and structuredContent), the bulk text as a block of its own. */
+function present(op: AnyOperation, value: unknown): CallToolResult {
+  const bulk = op.mcp.bulk;
+  const fields = value as Record<string, unknown>;
+  if (bulk === undefined || typeof fields[bulk] !== 'string') {
+    return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: fields };
+  }
+  const { [bulk]: text, ...rest } = fields;
+  return {
+    content: [
+      { type: 'text', text: JSON.stringify({ ...rest, [bulk]: `(the next text block, ${byteLength(text as string)} bytes)` }, null, 2) },
+      { type: 'text', text: text as string },
+    ],
+    structuredContent: rest,
+  };
 }
 
 function failure(text: string): CallToolResult {
@@ -114,6 +125,12 @@ function restRequest(op: AnyOperation, args: Record<string, unknown>): { path: s
     if (typeof terminalId !== 'string' || terminalId === '') throw new TermgateError('bad_request', 'terminalId: must be a non-empty string');
     path = path.replace(':terminalId', encodeURIComponent(terminalId));
   } else if (terminalId !== undefined) rest.terminalId = terminalId;
+  // Other path parameters (a command's :seq) go in the path as text; the API checks them.
+  path = path.replace(/:(\w+)/g, (_, name: string) => {
+    const value = rest[name];
+    delete rest[name];
+    return encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value ?? ''));
+  });
   if (op.rest.method === 'POST') return { path, body: rest };
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(rest)) if (value !== undefined) query.set(key, typeof value === 'string' ? value : JSON.stringify(value));
@@ -134,88 +151,35 @@ async function forward(api: ApiClient, op: AnyOperation, args: Record<string, un
   return parsed.success ? parsed.data : answer;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+type ReadParams = { terminalId: string; since?: number; tail?: number; waitMs?: number };
 
-async function readOutput(api: ApiClient, op: AnyOperation, args: Record<string, unknown>): Promise<z.infer<typeof ReadAnswer>> {
-  // Checked here too (the same schema as the API's, plus the extras), since the extras never reach the API.
-  const params = parseWith(paramsOf(op), args) as { terminalId: string; since?: number; tail?: number } & z.infer<typeof ReadExtras>;
-  const { terminalId, since, tail, waitMs = 0, maxBytes = DEFAULT_READ_MAX_BYTES, plain = false } = params;
-  const slice = (rest: Record<string, unknown>) => api.request<Slice>('GET', restRequest(op, { terminalId, ...rest }).path);
-  const answer = (read: Slice) => {
-    const capped = capSlice(read, maxBytes);
-    return { terminalId, ...capped, data: plain ? plainText(capped.data) : capped.data };
-  };
-  if (tail !== undefined) {
-    if (since !== undefined || waitMs > 0) throw new TermgateError('bad_request', 'tail: cannot be combined with since or waitMs');
-    return answer(await slice({ tail: Math.min(tail, maxBytes) }));
+/** read: the operation's read, after waiting (waitMs) through the API's wait for output to arrive and then to settle. */
+async function readOutput(api: ApiClient, op: AnyOperation, args: Record<string, unknown>): Promise<unknown> {
+  // Checked here too (the operation's schema plus waitMs), since waitMs never reaches the API.
+  const params = parseWith(paramsOf(op), args) as ReadParams;
+  const { waitMs = 0, ...read } = params;
+  if (waitMs > 0) {
+    if (read.tail !== undefined) throw new TermgateError('bad_request', 'tail: cannot be combined with since or waitMs');
+    const wait = operation('wait');
+    const started = Date.now();
+    const since = read.since ?? 0;
+    // Output already there (the end is past since): only the settling is left to wait for.
+    const { next: end } = (await forward(api, op, { terminalId: read.terminalId, tail: 1 })) as { next: number };
+    const arrived =
+      end > since
+        ? { reason: 'matched' }
+        : ((await forward(api, wait, { terminalId: read.terminalId, since, pattern: '[\\s\\S]', timeoutMs: waitMs })) as { reason: string });
+    const left = waitMs - (Date.now() - started);
+    if (arrived.reason === 'matched' && left > 0) {
+      await forward(api, wait, { terminalId: read.terminalId, idleMs: Math.min(SETTLE_MS, left), timeoutMs: left });
+    }
   }
-  // Asking for 4 bytes more than maxBytes makes `more` exact: the API stops at most 3 bytes short of
-  // its limit (a character boundary), so an answer within maxBytes means the end was reached.
-  const read = (from: unknown) => slice({ limit: maxBytes + 4, since: from });
-  let current = await read(since);
-  // Bounded by waitMs: first wait for some output…
-  const deadline = Date.now() + waitMs;
-  while (current.data === '' && Date.now() < deadline) {
-    await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())));
-    const later = await read(current.next);
-    current = { ...later, dropped: current.dropped + later.dropped };
-  }
-  // …then until it has been quiet for SETTLE_MS, so a reply that arrives in pieces (an echo, then
-  // the result, then the prompt) comes whole. A gap (dropped output) is never papered over.
-  while (waitMs > 0 && current.data !== '' && current.next - current.since < maxBytes && Date.now() < deadline) {
-    await sleep(Math.min(SETTLE_MS, Math.max(0, deadline - Date.now())));
-    const later = await read(current.next);
-    if (later.data === '' || later.dropped > 0) break;
-    current = { ...current, data: current.data + later.data, next: later.next };
-  }
-  return answer(current);
+  return { terminalId: read.terminalId, ...((await forward(api, op, read)) as object) };
+}
+
+function operation(name: string): AnyOperation {
+  return (OPERATIONS as readonly AnyOperation[]).find((op) => op.name === name)!;
 }
 
 const encoder = new TextEncoder();
-
-/**
- * Terminal output as text for reading: no escape sequences, `\n` line ends,
- * and a lone `\r` (a progress bar, a redrawn prompt) overwriting the start of
- * its line as it does on screen. Not a terminal emulator: cursor moves are
- * dropped with the other escape sequences, not applied.
- */
-export function plainText(data: string): string {
-  return stripAnsi(data)
-    .replace(/\r+\n/g, '\n')
-    .split('\n')
-    .map(overlayCarriageReturns)
-    .join('\n');
-}
-
-function overlayCarriageReturns(line: string): string {
-  if (!line.includes('\r')) return line;
-  let screen = '';
-  for (const part of line.split('\r')) screen = part + screen.slice(part.length);
-  return screen;
-}
-
-/**
- * Caps a slice at `maxBytes`, cutting on a UTF-8 character boundary, and moves
- * `next` to the end of what is returned, so the offset contract still holds:
- * the caller continues with since = next and misses nothing. (If the text's
- * byte length does not match the offsets, e.g. invalid UTF-8 the API replaced,
- * the slice is returned whole rather than guessed at.)
- */
-export function capSlice(slice: Slice, maxBytes: number): Slice & { more: boolean } {
-  const { data, since, next, dropped } = slice;
-  // A UTF-16 code unit never takes more than 3 bytes in UTF-8: short text needs no encoding to know it fits.
-  if (data.length * 3 <= maxBytes) return { data, since, next, dropped, more: false };
-  const bytes = encoder.encode(data);
-  if (bytes.length <= maxBytes || bytes.length !== next - since) return { data, since, next, dropped, more: false };
-  let cut = maxBytes;
-  while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
-  // Never an empty answer while output is waiting (a caller looping on `more` must progress): one whole character.
-  if (cut === 0) for (cut = 1; cut < bytes.length && (bytes[cut]! & 0xc0) === 0x80; ) cut++;
-  return {
-    data: new TextDecoder().decode(bytes.subarray(0, cut)),
-    since,
-    next: since + cut,
-    dropped,
-    more: true,
-  };
-}
+const byteLength = (text: string) => encoder.encode(text).length;

@@ -5,12 +5,12 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { AuditDetails } from '../audit.ts';
 import type { ConfigStore } from '../config.ts';
 import { type Credentials, maskToken } from '../credentials.ts';
 import type { ListenState, Listener } from '../listener.ts';
 import type { Platform } from '../platform.ts';
 import { TermgateError } from '../errors.ts';
-import { urlFor } from '../listener.ts';
 import type { RouteDoc } from '../openapi.ts';
 import { readBody } from '../validate.ts';
 
@@ -73,6 +73,8 @@ export interface SettingsDeps {
   readonly url: string;
   readonly credentials: Pick<Credentials, 'mainToken' | 'fixedByEnv'>;
   readonly platform: Pick<Platform, 'listen' | 'log'> & { readonly system: Pick<Platform['system'], 'interfaceAddresses'> };
+  /** The audit line of a change made through `request`. */
+  auditRequest(request: Request, op: string, details?: AuditDetails): void;
 }
 
 function connectionsView(core: SettingsDeps) {
@@ -84,7 +86,7 @@ function connectionsView(core: SettingsDeps) {
     expose: mode === 'exposed',
     bindHost: host,
     mode,
-    url: urlFor(host, port),
+    url: core.url,
     reachableAt: core.platform.system.interfaceAddresses(),
     token: maskToken(core.credentials.mainToken),
     tokenFromEnv: core.credentials.fixedByEnv,
@@ -190,6 +192,7 @@ export function settingsRoutes(core: SettingsDeps): Hono {
     const run = applying.then(() => applyConnections(core, body));
     applying = run.catch(() => undefined);
     const moved = await run;
+    core.auditRequest(c.req.raw, 'settings.connections');
     // After a move this connection belongs to the old listener: ask the client
     // to reconnect (to the new one) for its next request.
     return c.json({ ...connectionsView(core), rebound: moved }, 200, moved ? { connection: 'close' } : {});

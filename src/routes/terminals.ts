@@ -6,7 +6,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { TermgateError } from '../errors.ts';
-import { type AnyOperation, OPERATIONS, invoke, requireTerminal, takesTerminal } from '../terminals/operations.ts';
+import { authorizeOperation } from '../scopes.ts';
+import { type AnyOperation, type Caller, LOCAL_CALLER, OPERATIONS, invoke, requireTerminal, takesTerminal } from '../terminals/operations.ts';
 import type { TerminalManager } from '../terminals/types.ts';
 import { readBody } from '../validate.ts';
 
@@ -43,13 +44,17 @@ function baseType(schema: z.ZodType): string {
   return inner.def.type;
 }
 
-export function terminalRoutes(terminals: TerminalManager): Hono {
+/** `callerOf`: who the gate admitted the request as, through which door (the Core knows). */
+export function terminalRoutes(terminals: TerminalManager, callerOf: (request: Request) => Caller = () => LOCAL_CALLER): Hono {
   const app = new Hono();
   for (const op of OPERATIONS as readonly AnyOperation[]) {
     app.on(op.rest.method, routePath(op), async (c) => {
-      const path = c.req.param() as Record<string, string>;
-      // An unknown terminal is the bigger mistake: said before the body is read.
-      if (takesTerminal(op)) requireTerminal(terminals, path.terminalId);
+      // Path values are text too (a command's :seq is a number): the schema says which.
+      const path = fromQuery(op, c.req.param() as Record<string, string>);
+      const caller = callerOf(c.req.raw);
+      // The scope, then an unknown terminal (the bigger mistake): said before the body is read.
+      if (takesTerminal(op)) requireTerminal(terminals, path.terminalId, op, caller.principal);
+      else authorizeOperation(op, caller.principal, undefined);
       let input: Record<string, unknown>;
       if (op.rest.method === 'POST') {
         const body = await readBody(c, objectBody);
@@ -58,7 +63,7 @@ export function terminalRoutes(terminals: TerminalManager): Hono {
       } else {
         input = { ...fromQuery(op, c.req.query()), ...path };
       }
-      const result = await invoke(op, terminals, input);
+      const result = await invoke(op, terminals, input, caller);
       return op.rest.status === 204 ? c.body(null, 204) : c.json(result as object, op.rest.status);
     });
   }

@@ -10,10 +10,17 @@ import type { PtyHost, PtyProcess, SystemInfo } from '../platform.ts';
 import { LIMITS } from './limits.ts';
 import { Runner } from './run.ts';
 import { Scrollback } from './scrollback.ts';
+import { integratedShell, integrationLaunch } from './shell-integration/launch.ts';
+import { OscScanner, stripIntegrationSequences, withoutLeadingControls } from './shell-integration/osc.ts';
+import { SHELL_INTEGRATION_FILES } from './shell-integration/scripts.generated.ts';
+import { INTEGRATION_PREFIXES, MAX_COMMAND_RECORDS, ShellTracker } from './shell-integration/tracker.ts';
 import type {
+  CommandOutput,
+  CommandRecord,
   CreateTerminalOptions,
   OutputReader,
   OutputSlice,
+  RunOptions,
   RunResult,
   TerminalEvent,
   TerminalInfo,
@@ -40,6 +47,8 @@ interface Terminal {
   exited: Promise<void>;
   /** Set by the first close(): later calls wait for the same one. */
   closing: Promise<void> | undefined;
+  /** Shell integration, when the shell was started with it: the sequences its hooks print, and what they say. */
+  integration: { scanner: OscScanner; tracker: ShellTracker; pending: TerminalEvent[] } | undefined;
 }
 
 /** The TerminalManager over real PTYs (the runtime's PtyHost). */
@@ -51,6 +60,8 @@ export class PtyTerminalManager implements TerminalManager {
   #pendingCreates = 0;
   #counter = 0;
   #shuttingDown = false;
+  /** Where the shell-integration scripts were written (once per server); null when they could not be. */
+  #integrationDir: Promise<string | null> | undefined;
 
   /** `run`, built on output events and a PTY write, so it owns no part of a terminal. */
   readonly #runner: Runner;
@@ -63,6 +74,9 @@ export class PtyTerminalManager implements TerminalManager {
         write: (id, data) => this.#live(id).pty.write(data),
         outputEnd: (id) => this.outputEnd(id),
         subscribe: (listener) => this.subscribe(listener),
+        commandOutput: (id, seq) => this.commandOutput(id, seq),
+        shell: (id) => this.#find(id).integration?.tracker ?? null,
+        foreground: (id) => options.system.foregroundProcess(this.#find(id).info.pid),
       },
       () => options.limits().scrollbackBytes,
     );
@@ -86,7 +100,7 @@ export class PtyTerminalManager implements TerminalManager {
     const terminal = this.#find(id);
     if (terminal.closing) throw new TermgateError('conflict', `terminal ${id} is being closed`);
     if (terminal.info.exited) {
-      throw new TermgateError('conflict', `terminal ${id} has exited (code ${terminal.info.exitCode}); close it or create another`);
+      throw new TermgateError('conflict', `terminal ${id} has exited (code ${terminal.info.exitCode}); close it (MCP close_terminal, REST DELETE) and create another`);
     }
     return terminal;
   }
@@ -95,7 +109,7 @@ export class PtyTerminalManager implements TerminalManager {
     if (this.#shuttingDown) throw new TermgateError('conflict', 'the server is shutting down');
     const max = this.#options.limits().maxTerminals;
     if (this.#terminals.size + this.#pendingCreates >= max) {
-      throw new TermgateError('too_many_terminals', `at most ${max} terminals at once; delete some first (DELETE /api/terminals/:id)`);
+      throw new TermgateError('too_many_terminals', `at most ${max} terminals at once; close some first (MCP close_terminal, REST DELETE /api/terminals/:id)`);
     }
   }
 
@@ -116,9 +130,14 @@ export class PtyTerminalManager implements TerminalManager {
       const cols = options.cols ?? LIMITS.defaultCols;
       const rows = options.rows ?? LIMITS.defaultRows;
       const args = options.args ?? [];
+      const shell = options.shellIntegration === false ? null : integratedShell(resolved);
+      const dir = shell ? await this.#shellIntegrationDir() : null;
+      const nonce = randomHex(16);
+      const launch = shell && dir !== null ? integrationLaunch(shell, args, env, dir, nonce) : null;
+      if (this.#shuttingDown) throw new TermgateError('conflict', 'the server is shutting down');
       let pty: PtyProcess;
       try {
-        pty = this.#options.pty.spawn({ command: resolved, args, cwd, env, cols, rows });
+        pty = this.#options.pty.spawn({ command: resolved, args: launch?.args ?? args, cwd, env: launch?.env ?? env, cols, rows });
       } catch (error) {
         throw new TermgateError('bad_request', `command: could not start ${command}: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -138,13 +157,22 @@ export class PtyTerminalManager implements TerminalManager {
           createdAt: new Date().toISOString(),
           exited: false,
           exitCode: null,
+          shellIntegration: 'none',
         },
         pty,
         scrollback: new Scrollback(this.#options.limits().scrollbackBytes),
         chunker: new Utf8Chunker(),
         exited: new Promise((resolve) => (markExited = resolve)),
         closing: undefined,
+        integration: undefined,
       };
+      if (launch) {
+        terminal.integration = {
+          scanner: new OscScanner(INTEGRATION_PREFIXES),
+          tracker: this.#tracker(terminal, shell === 'fish' ? 'fish' : 'posix', nonce),
+          pending: [],
+        };
+      }
       this.#terminals.set(id, terminal);
       pty.onData((chunk) => this.#output(terminal, terminal.chunker.push(chunk)));
       pty.onExit((code, signal) => {
@@ -152,6 +180,8 @@ export class PtyTerminalManager implements TerminalManager {
         terminal.info.exited = true;
         // Killed by a signal: report it as a shell would ($? = 128 + signal number).
         terminal.info.exitCode = signal ? 128 + signal : code;
+        terminal.integration?.tracker.exited(terminal.info.exitCode, terminal.scrollback.end);
+        this.#flushCommandEvents(terminal);
         this.#emit({ type: 'terminal.exit', terminalId: id, exitCode: terminal.info.exitCode, signal });
         markExited();
       });
@@ -167,7 +197,35 @@ export class PtyTerminalManager implements TerminalManager {
     const offset = terminal.scrollback.end;
     terminal.scrollback.write(bytes);
     const content = decodeUtf8(bytes);
+    // The shell's state is read before the output event (a run waiting for the prompt sees it there);
+    // the command events go out after it, so they follow the output they describe.
+    if (terminal.integration) for (const osc of terminal.integration.scanner.push(bytes, offset)) terminal.integration.tracker.handle(osc);
     this.#emit({ type: 'output.data', terminalId: terminal.info.id, content, offset, next: offset + bytes.length });
+    this.#flushCommandEvents(terminal);
+  }
+
+  #flushCommandEvents(terminal: Terminal): void {
+    const pending = terminal.integration?.pending;
+    if (!pending?.length) return;
+    for (const event of pending.splice(0)) this.#emit(event);
+  }
+
+  #tracker(terminal: Terminal, dialect: 'posix' | 'fish', nonce: string): ShellTracker {
+    const terminalId = terminal.info.id;
+    return new ShellTracker(dialect, nonce, terminal.info.cwd, {
+      started: (command) => terminal.integration?.pending.push({ type: 'command.started', terminalId, command }),
+      finished: (command) => terminal.integration?.pending.push({ type: 'command.finished', terminalId, command }),
+      active: () => (terminal.info.shellIntegration = 'active'),
+      cwd: (dir) => (terminal.info.cwd = dir),
+    });
+  }
+
+  #shellIntegrationDir(): Promise<string | null> {
+    this.#integrationDir ??= this.#options.system.installFiles('shell-integration', SHELL_INTEGRATION_FILES).catch((error: unknown) => {
+      this.#options.log(`shell integration is off: could not write its scripts (${error instanceof Error ? error.message : String(error)})`);
+      return null;
+    });
+    return this.#integrationDir;
   }
 
   #emit(event: TerminalEvent): void {
@@ -243,9 +301,32 @@ export class PtyTerminalManager implements TerminalManager {
     return (since = 0, maxBytes = Infinity) => readScrollback(scrollback, since, maxBytes);
   }
 
-  run(id: string, command: string, timeoutMs: number = LIMITS.defaultRunTimeoutMs): Promise<RunResult> {
+  run(id: string, command: string, options: RunOptions = {}): Promise<RunResult> {
     this.#find(id);
-    return this.#runner.run(id, command, timeoutMs);
+    return this.#runner.run(id, command, options);
+  }
+
+  commands(id: string, since = 0): CommandRecord[] {
+    return this.#find(id).integration?.tracker.records(since) ?? [];
+  }
+
+  commandOutput(id: string, seq: number): CommandOutput {
+    const record = this.command(id, seq);
+    const { scrollback } = this.#find(id);
+    const end = record.endOffset ?? scrollback.end;
+    const slice =
+      end > record.outputOffset
+        ? readScrollback(scrollback, record.outputOffset, end - record.outputOffset)
+        : { data: '', since: record.outputOffset, next: record.outputOffset, dropped: Math.max(0, scrollback.start - record.outputOffset) };
+    let data = stripIntegrationSequences(slice.data);
+    if (this.#find(id).integration?.tracker.dialect === 'fish') data = withoutLeadingControls(data);
+    return { ...slice, data, exitCode: record.exitCode, running: record.endOffset === null };
+  }
+
+  command(id: string, seq: number): CommandRecord {
+    const record = this.#find(id).integration?.tracker.record(seq);
+    if (!record) throw new TermgateError('not_found', `command ${seq} of terminal ${id} not found (records keep the newest ${MAX_COMMAND_RECORDS})`);
+    return record;
   }
 
   outputEnd(id: string): number {

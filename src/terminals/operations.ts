@@ -13,6 +13,12 @@ import { LIMITS } from './limits.ts';
 import type { TerminalManager } from './types.ts';
 import { screensOf } from './screen.ts';
 import { encodeKeys, isKnownKey } from './keys.ts';
+import { MIN_MAX_BYTES, shapeBytes, shapeText, utf8Bytes } from './shape.ts';
+import { renderShaped } from './render.ts';
+import { compilePattern, waitFor } from './wait.ts';
+import type { AuditLog, Door } from '../audit.ts';
+import { LOCAL, type Principal } from '../credentials.ts';
+import { authorizeOperation, visibleTerminals } from '../scopes.ts';
 
 export { LIMITS };
 
@@ -39,6 +45,23 @@ export const Terminal = z.object({
   createdAt: z.string().describe('ISO 8601'),
   exited: z.boolean(),
   exitCode: z.number().int().nullable(),
+  shellIntegration: z
+    .enum(['active', 'none'])
+    .describe('"active": the shell reports every command (list_commands) and run types the command as it is; "none": run uses visible markers.'),
+});
+
+export const CommandRecord = z.object({
+  seq: z.number().int().describe("The command's number in this terminal, from 1."),
+  command: z.string().describe('The command line as typed.'),
+  source: z.enum(['run', 'typed']).describe('"run": by the run operation; "typed": through input, keys or the dashboard.'),
+  cwd: z.string().describe('The directory it ran in.'),
+  startedAt: z.string().describe('ISO 8601'),
+  finishedAt: z.string().nullable().describe('ISO 8601; null while it runs.'),
+  durationMs: z.number().int().nullable(),
+  exitCode: z.number().int().nullable().describe('Its exit status (130: interrupted); null while it runs, or when the shell could not tell.'),
+  startOffset: offset.describe('Output offset where its command line starts (after the prompt).'),
+  outputOffset: offset.describe('Output offset where its output starts.'),
+  endOffset: offset.nullable().describe('Output offset where its output ends; null while it runs.'),
 });
 
 export const OutputSlice = z.object({
@@ -48,13 +71,49 @@ export const OutputSlice = z.object({
   dropped: offset.describe('Bytes before `since` that had already left the bounded scrollback.'),
 });
 
+const omittedBytes = offset.optional().describe('Present when the text was longer than maxBytes: the bytes left out where the line …[N bytes omitted]… stands.');
+
+export const ReadResult = OutputSlice.extend({
+  more: z.boolean().describe('More output is already waiting past `next` (limit cut this answer short): read again with since = next.'),
+  omittedBytes,
+  omitted: z
+    .object({ since: offset, next: offset })
+    .optional()
+    .describe('Without plain: the output range left out by maxBytes; read it with since and limit if you need it.'),
+});
+
 export const RunResult = z.object({
   output: z.string().describe('What the command printed: \\n line endings, trailing newlines removed.'),
   exitCode: z.number().int().nullable().describe('Its exit status; null when it timed out.'),
   timedOut: z.boolean(),
   durationMs: z.number(),
   truncated: z.boolean().describe('The output was longer than the scrollback and only its end is here.'),
+  omittedBytes,
+  seq: z.number().int().nullable().describe("The command's record (list_commands, get_command_output); null without shell integration."),
+  running: z.boolean().describe('detach: the command still runs after timeoutMs; read its result later from its record.'),
 });
+
+/** Output shaping (shape.ts): one description of maxBytes and plain for every text answer. */
+const maxBytes = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(MIN_MAX_BYTES)
+    .max(LIMITS.maxShapeBytes)
+    .optional()
+    .describe(
+      `At most this many bytes of ${what}: a longer text keeps its head and its tail with one line "…[N bytes omitted]…" between them, ` +
+        'and omittedBytes says N. Cuts fall between characters, outside escape sequences, at a line break where one is near. ' +
+        'Default through REST and WebSocket: no limit.',
+    );
+const plain = (what: string) =>
+  z
+    .boolean()
+    .optional()
+    .describe(
+      `${what} as a terminal emulator renders it: colours gone, cursor moves applied, a line redrawn with \\r (a progress bar) in its final state, ` +
+        'wrapped lines joined, trailing spaces trimmed. Output over 1 MiB is cut to head and tail before rendering.',
+    );
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
@@ -70,7 +129,17 @@ export interface Operation<P extends z.ZodObject = z.ZodObject, R extends z.ZodT
   /** Reads only, changes nothing (MCP's readOnlyHint; the scopes of wave 2 build on it). */
   readonly readOnly: boolean;
   /** The MCP tool: its name and the description an agent reads (which tool to use next, what comes back). */
-  readonly mcp: { readonly tool: string; readonly title: string; readonly description: string; readonly destructive: boolean };
+  readonly mcp: {
+    readonly tool: string;
+    readonly title: string;
+    readonly description: string;
+    readonly destructive: boolean;
+    /**
+     * The result's field that holds the text itself (run's output, read's data): MCP sends it once, verbatim,
+     * as a text block after the JSON of the other fields, and not again in structuredContent.
+     */
+    readonly bulk?: string;
+  };
   /** For a 204 route: the result, built from the params alone, that the other doors answer with. */
   readonly acknowledge?: (params: z.infer<P>) => z.infer<R>;
   /** How long the operation may block by design (run's timeout): a client's HTTP timeout must leave room for it. */
@@ -123,6 +192,10 @@ export const OPERATIONS = [
       cols: z.number().int().min(1).max(LIMITS.maxCols).optional().describe(`Width in columns (default ${LIMITS.defaultCols}).`),
       rows: z.number().int().min(1).max(LIMITS.maxRows).optional().describe(`Height in rows (default ${LIMITS.defaultRows}).`),
       name: z.string().min(1).max(200).optional().describe('A label shown in lists and the dashboard (default terminal-N).'),
+      shellIntegration: z
+        .boolean()
+        .optional()
+        .describe('false: start bash, zsh or fish without termgate\'s shell integration (default true; docs/terminals.md says what it does).'),
     }),
     result: Terminal,
     readOnly: false,
@@ -179,7 +252,12 @@ export const OPERATIONS = [
     rest: { method: 'POST', path: terminalPath('/input'), status: 204 },
     params: z.strictObject({
       terminalId: TerminalId,
-      data: z.string().describe('Text or key sequence, as keystrokes: "\\r" is Enter, "\\u0003" Ctrl-C, "\\u001b[A" arrow up.'),
+      data: z
+        .string()
+        .describe(
+          'Text or key sequence, as keystrokes: "\\r" is Enter, "\\u0003" Ctrl-C, "\\u001b[A" arrow up. At most limits.maxInputBytes ' +
+            'UTF-8 bytes (default 262144, 256 KiB) per call: send more in several calls.',
+        ),
     }),
     result: z.object({ terminalId: z.string(), bytes: z.number().int().describe('UTF-8 bytes written.') }),
     readOnly: false,
@@ -231,8 +309,10 @@ export const OPERATIONS = [
       since: offset.optional().describe('Byte offset to read from: the `next` of the previous read (default 0, the start).'),
       limit: byteCount.optional().describe('At most this many bytes (default: all that is held).'),
       tail: byteCount.optional().describe('Instead of since/limit: only the last this many bytes, starting on a whole character.'),
+      maxBytes: maxBytes('data (applied after since/limit/tail chose the range; `next` stays the end of the range)'),
+      plain: plain('data'),
     }),
-    result: OutputSlice,
+    result: ReadResult,
     readOnly: true,
     mcp: {
       tool: 'read_output',
@@ -240,16 +320,37 @@ export const OPERATIONS = [
       description:
         'Read what a terminal printed, starting at byte offset `since`. First call: omit `since` (from the start; `dropped` ' +
         'says how much already left the scrollback); then pass the `next` of the previous answer, so you never miss or repeat output. `data` is ' +
-        'raw terminal text (it may hold ANSI escape sequences and \\r\\n). With waitMs, waits up to that long for output ' +
-        'to arrive, then until it has been quiet for 0.2 s, so a reply that comes in pieces arrives whole. ' +
-        'If `more` is true, call again at once with since = next. To see only what the terminal shows now, pass `tail` ' +
-        '(e.g. 2000) instead of `since`. Pass plain: true for text without escape sequences.',
+        'raw terminal text (it may hold ANSI escape sequences and \\r\\n); plain: true gives it as a terminal shows it. With waitMs, ' +
+        'waits up to that long for output to arrive, then until it has been quiet for 0.2 s, so a reply that comes in pieces arrives whole. ' +
+        'A long answer keeps its head and tail with a line "…[N bytes omitted]…" (maxBytes, default 65536 here; `omitted` is the ' +
+        'range left out, readable with since and limit); `next` is still the end, so nothing is skipped by going on from it. ' +
+        'To page exactly instead, pass limit; if `more` is true, call again with since = next. To see only the recent output, ' +
+        'pass `tail` (e.g. 2000) instead of `since`, or use read_screen. The answer is a JSON text of the fields, then `data` as a text of its own.',
       destructive: false,
+      bulk: 'data',
     },
-    handle: (terminals, { terminalId, since, limit, tail }) => {
-      if (tail === undefined) return terminals.read(terminalId, since, limit);
-      if (since !== undefined || limit !== undefined) throw new TermgateError('bad_request', 'tail: cannot be combined with since or limit');
-      return terminals.readTail(terminalId, tail);
+    handle: async (terminals, { terminalId, since, limit, tail, maxBytes, plain }) => {
+      if (tail !== undefined && (since !== undefined || limit !== undefined)) {
+        throw new TermgateError('bad_request', 'tail: cannot be combined with since or limit');
+      }
+      const slice = tail === undefined ? terminals.read(terminalId, since, limit) : terminals.readTail(terminalId, tail);
+      const more = slice.next < terminals.outputEnd(terminalId);
+      if (plain) {
+        const shaped = await renderShaped(slice.data, terminals.get(terminalId), maxBytes);
+        return { ...slice, data: shaped.text, more, ...omittedOf(shaped.omittedBytes) };
+      }
+      if (maxBytes === undefined || slice.data.length * 3 <= maxBytes) return { ...slice, more };
+      const bytes = utf8Bytes(slice.data);
+      const shaped = shapeBytes(bytes, maxBytes);
+      // The range left out, in output offsets: exact unless the decoder replaced invalid bytes.
+      const range = shaped.omitted && bytes.length === slice.next - slice.since ? shaped.omitted : undefined;
+      return {
+        ...slice,
+        data: shaped.text,
+        more,
+        ...omittedOf(shaped.omittedBytes),
+        ...(range ? { omitted: { since: slice.since + range[0], next: slice.since + range[1] } } : {}),
+      };
     },
   }),
   operation({
@@ -271,6 +372,15 @@ export const OPERATIONS = [
           `How long to wait in ms (default ${LIMITS.defaultRunTimeoutMs}); then it is interrupted as Ctrl-C would. ` +
             "Keep it below your client's own request timeout (MCP clients often use 60000).",
         ),
+      detach: z
+        .boolean()
+        .optional()
+        .describe(
+          'At timeoutMs, leave the command running instead of interrupting it: the answer says running: true with its seq, and ' +
+            'its output and exit code are read later (get_command_output, or wait with command: true). Needs shell integration.',
+        ),
+      maxBytes: maxBytes('output'),
+      plain: plain('output'),
     }),
     result: RunResult,
     readOnly: false,
@@ -282,11 +392,24 @@ export const OPERATIONS = [
         'its `exitCode` (0 = success) and `durationMs`. If it runs longer than timeoutMs it is interrupted as Ctrl-C would, ' +
         'the answer says `timedOut: true`, and the terminal stays usable. The terminal must run a shell (the default of ' +
         'create_terminal); state such as the current directory or exported variables carries over between calls. ' +
-        'Use this for commands that finish; for interactive programs use send_input and read_output.',
+        'For a long job (a build, a test suite, an install) pass detach: true with a timeoutMs below your own request timeout: ' +
+        'the answer then says running: true with its seq, the job goes on, and you read its result later with get_command_output ' +
+        '(or wait_for), instead of your client timing out and losing it. The shell must be at its prompt: with a program in the ' +
+        'foreground (a REPL, an editor, a running command) the answer is terminal_busy naming it, and nothing is typed. ' +
+        'Use this for commands that finish; for interactive programs use send_keys / send_input and read_screen. Long output keeps its head and ' +
+        'tail with a line "…[N bytes omitted]…" (maxBytes, default 65536 here); plain: true renders colours and \\r progress bars away. ' +
+        'The answer is a JSON text of the fields, then `output` as a text of its own.',
       destructive: true,
+      bulk: 'output',
     },
     blocksForMs: ({ timeoutMs }) => timeoutMs ?? LIMITS.defaultRunTimeoutMs,
-    handle: (terminals, { terminalId, command, timeoutMs }) => terminals.run(terminalId, command, timeoutMs ?? LIMITS.defaultRunTimeoutMs),
+    handle: async (terminals, { terminalId, command, timeoutMs, detach, maxBytes, plain }) => {
+      const size = terminals.get(terminalId);
+      const result = await terminals.run(terminalId, command, { timeoutMs: timeoutMs ?? LIMITS.defaultRunTimeoutMs, detach });
+      if (!plain && maxBytes === undefined) return result;
+      const shaped = plain ? await renderShaped(result.output, size, maxBytes) : shapeText(result.output, maxBytes!);
+      return { ...result, output: shaped.text, ...omittedOf(shaped.omittedBytes) };
+    },
   }),
   operation({
     name: 'screen',
@@ -296,6 +419,7 @@ export const OPERATIONS = [
       terminalId: TerminalId,
       scrollback: z.number().int().min(0).max(10000).optional().describe('Also up to this many lines above the screen, in `scrollback` (oldest first).'),
       format: z.enum(['lines', 'ansi']).optional().describe('"lines" (default): the screen as text lines; "ansi": a serialized snapshot to write into a fresh xterm.js.'),
+      maxBytes: maxBytes('scrollback (its lines joined by \\n; the marker is a line of its own)'),
     }),
     result: z.object({
       cols: z.number().int().optional(),
@@ -307,6 +431,7 @@ export const OPERATIONS = [
       scrollback: z.array(z.string()).optional().describe('With scrollback=N: up to N lines above the screen, oldest first.'),
       data: z.string().optional().describe('With format=ansi (then only data and offset): the screen serialized as escape sequences.'),
       offset: offset.describe('The output byte the snapshot reflects: live output continues from here.'),
+      omittedBytes,
     }),
     readOnly: true,
     mcp: {
@@ -318,11 +443,16 @@ export const OPERATIONS = [
         'is active, and the window title. Best for full-screen programs (vim, top, less) and prompts. Pass scrollback: N for ' +
         'N lines above the screen. Send keys with send_keys.',
       destructive: false,
+      bulk: 'data',
     },
-    handle: async (terminals, { terminalId, scrollback, format }) => {
+    handle: async (terminals, { terminalId, scrollback, format, maxBytes }) => {
       const screen = screensOf(terminals).screen(terminalId);
       if (format === 'ansi') return screen.ansi();
-      return screen.snapshot(scrollback ?? 0);
+      const snapshot = await screen.snapshot(scrollback ?? 0);
+      if (maxBytes === undefined || !snapshot.scrollback) return snapshot;
+      const shaped = shapeText(snapshot.scrollback.join('\n'), maxBytes);
+      if (shaped.omittedBytes === 0) return snapshot;
+      return { ...snapshot, scrollback: shaped.text.split('\n'), omittedBytes: shaped.omittedBytes };
     },
   }),
   operation({
@@ -358,6 +488,137 @@ export const OPERATIONS = [
       return { terminalId, bytes: utf8Length(data) };
     },
   }),
+  operation({
+    name: 'wait',
+    summary: 'Wait for a pattern in the output, for quiet, or for the exit',
+    rest: { method: 'POST', path: terminalPath('/wait'), status: 200 },
+    params: z.strictObject({
+      terminalId: TerminalId,
+      pattern: z
+        .string()
+        .min(1)
+        .max(4096)
+        .superRefine((value, ctx) => {
+          try {
+            compilePattern(value);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: error instanceof TermgateError ? error.message.replace(/^pattern: /, '') : String(error) });
+          }
+        })
+        .optional()
+        .describe(
+          'A JavaScript regular expression, matched against the plain text (escape sequences and \\r removed) written since `since`; ' +
+            'multiline: ^ and $ match at line starts and ends. E.g. "\\$ $" for a prompt, "listening on port \\d+".',
+        ),
+      since: offset
+        .optional()
+        .describe("Output offset to look from (e.g. a read's or run's `next`); default: now, only output that is still to come."),
+      idleMs: z
+        .number()
+        .int()
+        .min(1)
+        .max(LIMITS.maxWaitTimeoutMs)
+        .optional()
+        .describe('Answer "idle" once no output has come for this long (counted from the start of the wait, then from each output).'),
+      exit: z.boolean().optional().describe('Wait for the process to exit. (The wait always ends when it exits or the terminal is closed.)'),
+      command: z
+        .boolean()
+        .optional()
+        .describe(
+          'Wait for the current command to finish ("command_finished", with its exitCode and seq); with `since`, a command that ' +
+            'started at or after it and already finished counts. Needs shell integration (the terminal\'s shellIntegration is "active").',
+        ),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(1)
+        .max(LIMITS.maxWaitTimeoutMs)
+        .describe(`Give up after this long ("timeout"), at most ${LIMITS.maxWaitTimeoutMs}. Keep it below your client's own request timeout.`),
+    }),
+    result: z.object({
+      reason: z.enum(['matched', 'idle', 'exited', 'command_finished', 'timeout']).describe('What ended the wait: the first of the conditions that came true.'),
+      match: z.string().optional().describe('With matched: the text that matched (at most 4096 characters).'),
+      offset: offset.optional().describe('With matched: the output offset where the match starts.'),
+      next: offset.describe('Where to continue reading or waiting: just after the match, else the end of the output seen.'),
+      exitCode: z.number().int().nullable().optional().describe("With exited: the process's exit status; with command_finished: the command's."),
+      seq: z.number().int().optional().describe("With command_finished: the command's record (list_commands, get_command_output)."),
+      closed: z.boolean().optional().describe('With exited: the terminal was closed during the wait.'),
+    }),
+    readOnly: true,
+    mcp: {
+      tool: 'wait_for',
+      title: 'Wait for output',
+      description:
+        'Wait, without polling, until a terminal prints text matching `pattern` (a regular expression on the plain text), or has been ' +
+        'quiet for idleMs, or a command finishes (command: true, with shell integration), or its process exits (exit: true), or ' +
+        'timeoutMs passes; give at least one of pattern, idleMs, command, exit. Answers `reason` (matched, idle, command_finished, exited, timeout), the `match` and its `offset`, and `next`: pass it as `since` to the next ' +
+        'wait_for or read_output to go on after the match. Typical: send_input "npm start\\n", then wait_for pattern "listening" ' +
+        'with since = the offset before you typed. Keep timeoutMs below your client\'s request timeout (often 60000).',
+      destructive: false,
+    },
+    blocksForMs: ({ timeoutMs }) => timeoutMs ?? 0,
+    handle: (terminals, { terminalId, pattern, since, idleMs, exit, command, timeoutMs }) => {
+      if (pattern === undefined && idleMs === undefined && exit !== true && command !== true) {
+        throw new TermgateError('bad_request', 'pattern: nothing to wait for; give pattern, idleMs, exit: true or command: true');
+      }
+      const compiled = pattern === undefined ? undefined : compilePattern(pattern);
+      return waitFor(terminals, terminalId, { pattern: compiled, since, idleMs, exit, command, timeoutMs });
+    },
+  }),
+  operation({
+    name: 'commands',
+    summary: "A terminal's command records (shell integration), oldest first",
+    rest: { method: 'GET', path: terminalPath('/commands'), status: 200 },
+    params: z.strictObject({
+      terminalId: TerminalId,
+      since: z.number().int().min(0).optional().describe('Only records after this seq (default 0: all that are kept, the newest 1000).'),
+    }),
+    result: z.object({ commands: z.array(CommandRecord) }),
+    readOnly: true,
+    mcp: {
+      tool: 'list_commands',
+      title: 'List commands',
+      description:
+        'Every command run in a terminal, by run_command or typed by a person, as its shell reported it: the command line, exit code ' +
+        '(0 = success, 130 = interrupted), cwd, start and end times, and offsets into the output. Needs shell integration ' +
+        '(shellIntegration: "active" on the terminal; bash, zsh and fish have it). Pass since = the last seq you saw for only newer ones. ' +
+        "Read one command's output with get_command_output.",
+      destructive: false,
+    },
+    handle: (terminals, { terminalId, since }) => ({ commands: terminals.commands(terminalId, since) }),
+  }),
+  operation({
+    name: 'commandOutput',
+    summary: "One command's output, from its record",
+    rest: { method: 'GET', path: terminalPath('/commands/:seq/output'), status: 200 },
+    params: z.strictObject({
+      terminalId: TerminalId,
+      seq: z.number().int().min(1).describe("The command's seq (from list_commands, or run_command's answer)."),
+      maxBytes: maxBytes('data'),
+      plain: plain('data'),
+    }),
+    result: OutputSlice.extend({
+      exitCode: z.number().int().nullable().describe('Its exit status; null while it runs.'),
+      running: z.boolean().describe('It is still running: data is its output so far.'),
+      omittedBytes,
+    }),
+    readOnly: true,
+    mcp: {
+      tool: 'get_command_output',
+      title: 'Get command output',
+      description:
+        "What one command printed, from its record (list_commands; run_command's seq), with its exit code, also for a command that " +
+        'is still running (running: true, output so far) or one a person typed. Shell-integration sequences are removed.',
+      destructive: false,
+      bulk: 'data',
+    },
+    handle: async (terminals, { terminalId, seq, maxBytes, plain }) => {
+      const output = terminals.commandOutput(terminalId, seq);
+      if (!plain && maxBytes === undefined) return output;
+      const shaped = plain ? await renderShaped(output.data, terminals.get(terminalId), maxBytes) : shapeText(output.data, maxBytes!);
+      return { ...output, data: shaped.text, ...omittedOf(shaped.omittedBytes) };
+    },
+  }),
 ] as const;
 
 export type AnyOperation = Operation<z.ZodObject, z.ZodType>;
@@ -375,19 +636,46 @@ export function takesTerminal(op: AnyOperation): boolean {
 
 const TerminalIdParam = z.looseObject({ terminalId: TerminalId });
 
-/**
- * Validates and runs one operation: the one path every door takes. An unknown
- * terminal is reported before the other parameters (the bigger mistake), then
- * every field is checked, then the handler runs. Throws TermgateError.
- */
-export async function invoke(op: AnyOperation, terminals: TerminalManager, input: Record<string, unknown>): Promise<unknown> {
-  if (takesTerminal(op)) terminals.get(parseWith(TerminalIdParam, input).terminalId);
-  return op.handle(terminals, parseWith(op.params, input));
+/** Who invokes an operation, through which door, and where its audit line goes. */
+export interface Caller {
+  readonly principal: Principal;
+  readonly door: Door;
+  readonly audit?: AuditLog | undefined;
 }
 
-/** Confirms a terminal exists, for a door that must say so before reading the rest of a request. */
-export function requireTerminal(terminals: TerminalManager, terminalId: unknown): void {
-  terminals.get(parseWith(TerminalIdParam, { terminalId }).terminalId);
+/** Local, unaudited: for code that calls the table directly (unit tests). */
+export const LOCAL_CALLER: Caller = Object.freeze({ principal: LOCAL, door: 'rest' });
+
+/**
+ * Validates and runs one operation: the one path every door takes. First the
+ * caller's scope (docs/security.md), then an unknown terminal (or one the
+ * caller may not see, answered the same way) before the other parameters (the
+ * bigger mistake), then every field, then the handler. An operation that
+ * changes something and took effect gets its audit line. Throws TermgateError.
+ */
+export async function invoke(op: AnyOperation, terminals: TerminalManager, input: Record<string, unknown>, caller: Caller = LOCAL_CALLER): Promise<unknown> {
+  const terminalId = takesTerminal(op) ? parseWith(TerminalIdParam, input).terminalId : undefined;
+  authorizeOperation(op, caller.principal, terminalId);
+  if (terminalId !== undefined) terminals.get(terminalId);
+  const params = parseWith(op.params, input);
+  const result = await op.handle(terminals, params);
+  if (!op.readOnly) caller.audit?.operation(caller.door, caller.principal, op.name, params as Record<string, unknown>, result);
+  if (op.name === 'list') return { terminals: visibleTerminals(caller.principal, (result as { terminals: { id: string }[] }).terminals) };
+  return result;
+}
+
+/**
+ * Confirms a terminal exists and the caller may use it with `op`, for a door
+ * that must say so before reading the rest of a request.
+ */
+export function requireTerminal(terminals: TerminalManager, terminalId: unknown, op?: AnyOperation, principal: Principal = LOCAL): void {
+  const id = parseWith(TerminalIdParam, { terminalId }).terminalId;
+  if (op !== undefined) authorizeOperation(op, principal, id);
+  terminals.get(id);
+}
+
+function omittedOf(bytes: number): { omittedBytes?: number } {
+  return bytes > 0 ? { omittedBytes: bytes } : {};
 }
 
 const encoder = new TextEncoder();

@@ -1,5 +1,13 @@
 /**
- * `run`: one command line typed into a terminal's shell, with markers that
+ * `run`: one command line typed into a terminal's shell, and its result.
+ *
+ * With shell integration (src/terminals/shell-integration/) the command is
+ * typed as it is, and the shell's own hooks report where its output starts
+ * and ends and its exit status: a person watching sees only the command, and
+ * the result is the command's record. Without it (sh, dash, a shell whose rc
+ * replaced it), the marker method below is used.
+ *
+ * The marker method: markers that
  * tell where its output starts and ends and what its exit status was.
  *
  * The markers are OSC escape sequences (ESC ] 7770 ; … BEL) carrying a random
@@ -16,7 +24,10 @@
  */
 import { TermgateError } from '../errors.ts';
 import { randomHex } from '../hex.ts';
-import type { RunResult, TerminalEvent, TerminalInfo } from './types.ts';
+import type { ForegroundProcess } from '../platform.ts';
+import type { ShellTracker } from './shell-integration/tracker.ts';
+import type { CommandOutput, CommandRecord, RunOptions, RunResult, TerminalEvent, TerminalInfo } from './types.ts';
+import { LIMITS } from './limits.ts';
 
 export type ShellFlavor = 'posix' | 'fish';
 
@@ -139,47 +150,157 @@ export interface RunHost {
   write(id: string, data: string): void;
   /** The offset after the last output byte (0: nothing printed yet). */
   outputEnd(id: string): number;
+  commandOutput(id: string, seq: number): CommandOutput;
   subscribe(listener: (event: TerminalEvent) => void): () => void;
+  /** The terminal's shell integration, when it was started with it (live or not). */
+  shell(id: string): ShellTracker | null;
+  /** What runs in the foreground when it is not the terminal's own shell. */
+  foreground(id: string): ForegroundProcess | null;
 }
 
 /** How long the first run in a fresh terminal waits for the shell's prompt. */
 const FIRST_OUTPUT_WAIT_MS = 2000;
+/** How long the first run waits for an integrated shell's first prompt (its rc files may take a while) before using markers. */
+const INTEGRATION_WAIT_MS = 5000;
+/** Between one command's end and the next prompt the shell runs its prompt hooks: a run waits this long for the prompt. */
+const PROMPT_WAIT_MS = 2000;
 
 /**
- * Runs one command line at a time per terminal: types the wrapped command,
- * follows the output events until the end marker (or the shell's exit), and
- * interrupts with Ctrl-C at the timeout.
+ * Runs one command line at a time per terminal, only when its shell is at
+ * its prompt (409 terminal_busy otherwise: never typed into a REPL, an editor
+ * or a running command); interrupts with Ctrl-C at the timeout, or leaves a
+ * detached command running.
  */
 export class Runner {
   readonly #host: RunHost;
   readonly #maxChars: () => number;
-  /** Terminals with a run in flight: a second one is a 409, not a second wrapper typed into the first. */
+  /** Terminals with a run in flight: a second one is a 409, not a second command typed into the first. */
   readonly #busy = new Set<string>();
+  /** Integrated shells that never showed an integrated prompt: runs use markers without waiting again. */
+  readonly #integrationMissing = new WeakSet<ShellTracker>();
+  /** The command a run interrupted at its timeout, per shell: the next run waits for it to end rather than answer 409. */
+  readonly #interrupted = new WeakMap<ShellTracker, number>();
 
   constructor(host: RunHost, maxChars: () => number) {
     this.#host = host;
     this.#maxChars = maxChars;
   }
 
-  async run(id: string, command: string, timeoutMs: number): Promise<RunResult> {
+  async run(id: string, command: string, options: RunOptions = {}): Promise<RunResult> {
+    const timeoutMs = options.timeoutMs ?? LIMITS.defaultRunTimeoutMs;
     const info = this.#host.get(id);
-    if (info.exited) throw new TermgateError('conflict', `terminal ${id} has exited (code ${info.exitCode}); close it or create another`);
-    if (this.#busy.has(id)) throw new TermgateError('conflict', `terminal ${id} is already running a command; wait for it to finish`);
-    const flavor = shellFlavor(info.command);
-    if (flavor === null) {
-      throw new TermgateError('conflict', `run needs a shell terminal (sh, bash, zsh, dash, ksh or fish); this one runs ${info.command}`);
-    }
-    const script = runScript(command.replace(/\r\n?/g, '\n'), flavor);
-    const collector = new RunCollector(script, this.#maxChars());
+    if (info.exited) throw new TermgateError('conflict', `terminal ${id} has exited (code ${info.exitCode}); close it (MCP close_terminal, REST DELETE) and create another`);
+    if (this.#busy.has(id)) throw new TermgateError('terminal_busy', `terminal ${id} is already running a command for another run; wait for it to finish`);
     const started = Date.now();
+    const text = command.replace(/\r\n?/g, '\n');
     // Claimed before the first await, so a second run in the meantime gets its 409.
     this.#busy.add(id);
     try {
-      if (this.#host.outputEnd(id) === 0) await this.#firstOutput(id, Math.min(timeoutMs, FIRST_OUTPUT_WAIT_MS));
-      return await this.#follow(id, script, collector, started, timeoutMs);
+      const shell = this.#host.shell(id);
+      if (shell && !shell.active && !this.#integrationMissing.has(shell)) {
+        await this.#until(id, () => shell.active, Math.min(timeoutMs, INTEGRATION_WAIT_MS));
+        if (!shell.active) this.#integrationMissing.add(shell);
+      } else if (!shell?.active && this.#host.outputEnd(id) === 0) {
+        await this.#until(id, () => this.#host.outputEnd(id) > 0, Math.min(timeoutMs, FIRST_OUTPUT_WAIT_MS));
+      }
+      if (shell?.active) {
+        await this.#atPrompt(id, shell, Math.min(timeoutMs, PROMPT_WAIT_MS));
+        return await this.#runIntegrated(id, shell, text, started, timeoutMs, options.detach === true);
+      }
+      this.#notBusy(id);
+      if (options.detach) {
+        throw new TermgateError('conflict', `detach: needs shell integration, which terminal ${id} does not have (shellIntegration: "none")`);
+      }
+      const flavor = shellFlavor(info.command);
+      if (flavor === null) {
+        throw new TermgateError('conflict', `run needs a shell terminal (sh, bash, zsh, dash, ksh or fish); this one runs ${info.command}`);
+      }
+      const script = runScript(text, flavor);
+      return await this.#follow(id, script, new RunCollector(script, this.#maxChars()), started, timeoutMs);
     } finally {
       this.#busy.delete(id);
     }
+  }
+
+  /** 409 terminal_busy when something other than the shell runs in the foreground. */
+  #notBusy(id: string): void {
+    const foreground = this.#host.foreground(id);
+    if (foreground) {
+      throw new TermgateError(
+        'terminal_busy',
+        `terminal ${id} is not at its shell prompt: ${foreground.name} (pid ${foreground.pid}) runs in the foreground. ` +
+          'run only types at the prompt; talk to the program with keys or input, or stop it (keys ["C-c"])',
+      );
+    }
+  }
+
+  async #atPrompt(id: string, shell: ShellTracker, waitMs: number): Promise<void> {
+    const interrupted = this.#interrupted.get(shell);
+    if (interrupted !== undefined && shell.current?.seq === interrupted) {
+      await this.#until(id, () => shell.current?.seq !== interrupted && shell.state === 'prompt', waitMs);
+    }
+    // A program in the foreground is refused at once; a command of the shell's own (a builtin, a
+    // command line about to end) gets a moment to finish, so a run right after a typed `echo` is not a 409.
+    this.#notBusy(id);
+    const ready = () => shell.current === null && shell.state === 'prompt';
+    if (!ready()) await this.#until(id, ready, waitMs);
+    this.#notBusy(id);
+    const current = shell.current;
+    if (current) {
+      throw new TermgateError(
+        'terminal_busy',
+        `terminal ${id} is running a command (seq ${current.seq}: ${JSON.stringify(current.command.slice(0, 200))}); ` +
+          'wait for it (wait with command: true) or interrupt it (keys ["C-c"])',
+      );
+    }
+    if (shell.state !== 'prompt') throw new TermgateError('terminal_busy', `terminal ${id}: its shell has not shown its prompt; try again when it has`);
+  }
+
+  #runIntegrated(id: string, shell: ShellTracker, text: string, started: number, timeoutMs: number, detach: boolean): Promise<RunResult> {
+    // Several lines are one command, as a person would type a block; the leading space keeps it out of history.
+    const typed = text.includes('\n') ? (shell.dialect === 'fish' ? `begin; ${text}\nend` : `{ ${text}\n}`) : text;
+    return new Promise<RunResult>((resolve, reject) => {
+      let seq: number | null = null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (result: Omit<RunResult, 'durationMs'>) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve({ ...result, durationMs: Date.now() - started });
+      };
+      const unsubscribe = this.#host.subscribe((event) => {
+        if (event.terminalId !== id) return;
+        if (event.type === 'command.started' && seq === null && event.command.source === 'run') seq = event.command.seq;
+        else if (event.type === 'command.finished' && event.command.seq === seq) {
+          done({ ...this.#outputOf(id, event.command), exitCode: event.command.exitCode, timedOut: false, seq, running: false });
+        } else if (event.type === 'terminal.exit' && seq === null) {
+          done({ output: '', truncated: false, exitCode: event.exitCode, timedOut: false, seq, running: false });
+        }
+      });
+      timer = setTimeout(() => {
+        if (seq === null) shell.claimNext(null);
+        if (detach && seq !== null) return done({ output: '', truncated: false, exitCode: null, timedOut: false, seq, running: true });
+        // Interrupt as Ctrl-C would; its record ends with 130.
+        if (!this.#host.get(id).exited) this.#host.write(id, '\x03');
+        if (seq !== null) this.#interrupted.set(shell, seq);
+        const record = seq === null ? undefined : shell.record(seq);
+        done({ ...(record ? this.#outputOf(id, record) : { output: '', truncated: false }), exitCode: null, timedOut: true, seq, running: false });
+      }, Math.max(0, timeoutMs - (Date.now() - started)));
+      try {
+        shell.claimNext(text);
+        this.#host.write(id, ` ${typed}\r`);
+      } catch (error) {
+        shell.claimNext(null);
+        clearTimeout(timer);
+        unsubscribe();
+        reject(error);
+      }
+    });
+  }
+
+  /** A record's output as run answers it: \n line ends, the end kept if the scrollback lost the start. */
+  #outputOf(id: string, record: CommandRecord): { output: string; truncated: boolean } {
+    const slice = this.#host.commandOutput(id, record.seq);
+    return { output: cleanOutput(slice.data), truncated: slice.dropped > 0 };
   }
 
   #follow(id: string, script: RunScript, collector: RunCollector, started: number, timeoutMs: number): Promise<RunResult> {
@@ -189,7 +310,15 @@ export class Runner {
       const finish = (timedOut: boolean, exitCode: number | null) => {
         clearTimeout(timer);
         unsubscribe();
-        resolve({ output: collector.output, exitCode, timedOut, durationMs: Date.now() - started, truncated: collector.truncated });
+        resolve({
+          output: collector.output,
+          exitCode,
+          timedOut,
+          durationMs: Date.now() - started,
+          truncated: collector.truncated,
+          seq: null,
+          running: false,
+        });
       };
       const info = this.#host.get(id);
       if (info.exited) return finish(false, info.exitCode);
@@ -219,15 +348,17 @@ export class Runner {
   }
 
   /**
-   * A fresh shell has not printed its prompt yet: what is typed before that is
-   * echoed twice (by the PTY, then again by the line editor). Wait for the
-   * first output, briefly, so a person watching sees the line once.
+   * Resolves when `ready()` holds after one of the terminal's events (or at
+   * once), or after `waitMs`, or when the terminal exits. A fresh shell has not
+   * printed its prompt yet: what is typed before that is echoed twice (by the
+   * PTY, then again by the line editor), so a run waits for it, briefly.
    */
-  #firstOutput(id: string, waitMs: number): Promise<void> {
+  #until(id: string, ready: () => boolean, waitMs: number): Promise<void> {
+    if (ready()) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, waitMs);
       const unsubscribe = this.#host.subscribe((event) => {
-        if (event.terminalId === id && event.type !== 'terminal.resized') done();
+        if (event.terminalId === id && (ready() || event.type === 'terminal.exit' || event.type === 'terminal.closed')) done();
       });
       function done() {
         clearTimeout(timer);

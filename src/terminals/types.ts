@@ -19,7 +19,29 @@ export interface TerminalInfo {
   createdAt: string;
   exited: boolean;
   exitCode: number | null;
+  /** "active" once the shell's hooks report its prompt; "none" before that, and for every other program. */
+  shellIntegration: 'active' | 'none';
 }
+
+/** One command, typed or run, as the shell's integration reported it (docs/terminals.md). */
+export interface CommandRecord {
+  seq: number;
+  command: string;
+  source: 'run' | 'typed';
+  /** The shell's directory when it started. */
+  cwd: string;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  exitCode: number | null;
+  /** Where the typed command line starts in the output (the prompt's end). */
+  startOffset: number;
+  /** Where its output starts. */
+  outputOffset: number;
+  /** Where its output ends (null while it runs). */
+  endOffset: number | null;
+}
+
 
 export interface CreateTerminalOptions {
   command?: string | undefined;
@@ -29,6 +51,8 @@ export interface CreateTerminalOptions {
   cols?: number | undefined;
   rows?: number | undefined;
   name?: string | undefined;
+  /** false: start a shell without termgate's shell integration (default true). */
+  shellIntegration?: boolean | undefined;
 }
 
 /** Output read from scrollback: `data` covers offsets [since, next). */
@@ -41,6 +65,10 @@ export interface OutputSlice {
 }
 
 export interface RunResult {
+  /** The command's record (with shell integration); null under the marker method. */
+  seq: number | null;
+  /** Detached and still running at its timeout: the result is read later from its record. */
+  running: boolean;
   /** What the command printed: `\n` line endings, trailing newlines removed (as `$(…)` does). */
   output: string;
   /** Its exit status; null when it timed out. */
@@ -56,7 +84,21 @@ export type TerminalEvent =
   | { type: 'output.data'; terminalId: string; content: string; offset: number; next: number }
   | { type: 'terminal.resized'; terminalId: string; cols: number; rows: number }
   | { type: 'terminal.exit'; terminalId: string; exitCode: number | null; signal: number | null }
-  | { type: 'terminal.closed'; terminalId: string };
+  | { type: 'terminal.closed'; terminalId: string }
+  | { type: 'command.started'; terminalId: string; command: CommandRecord }
+  | { type: 'command.finished'; terminalId: string; command: CommandRecord };
+
+/** A command's output: the scrollback range of its record; `dropped` when its start already left the scrollback. */
+export interface CommandOutput extends OutputSlice {
+  exitCode: number | null;
+  running: boolean;
+}
+
+export interface RunOptions {
+  timeoutMs?: number | undefined;
+  /** Let the command outlive timeoutMs (needs shell integration). */
+  detach?: boolean | undefined;
+}
 
 export type OutputReader = (since?: number, maxBytes?: number) => OutputSlice;
 
@@ -84,7 +126,13 @@ export interface TerminalManager {
    * owed. The scrollback lives as long as the reader is referenced.
    */
   reader(id: string): OutputReader;
-  run(id: string, command: string, timeoutMs?: number): Promise<RunResult>;
+  run(id: string, command: string, options?: RunOptions): Promise<RunResult>;
+  /** The terminal's command records after `since` (a seq), oldest first; empty without shell integration. */
+  commands(id: string, since?: number): CommandRecord[];
+  /** One record; throws not_found when it is unknown (or already left the newest MAX_COMMAND_RECORDS). */
+  command(id: string, seq: number): CommandRecord;
+  /** A record's output (so far, while it runs), shell-integration sequences removed. */
+  commandOutput(id: string, seq: number): CommandOutput;
   /** The offset after the last byte of output (0 when nothing was printed yet), without reading any. */
   outputEnd(id: string): number;
   /**

@@ -5,7 +5,7 @@
  * TermgateError into the answer frame.
  */
 import { TermgateError } from '../errors.ts';
-import { OPERATIONS, invoke, operationNamed } from '../terminals/operations.ts';
+import { type Caller, OPERATIONS, invoke, operationNamed } from '../terminals/operations.ts';
 import type { TerminalManager } from '../terminals/types.ts';
 
 export const COMMAND_NAMES: readonly string[] = OPERATIONS.map((op) => `terminal.${op.name}`);
@@ -15,8 +15,9 @@ export async function runCommand(
   terminals: TerminalManager,
   name: string,
   params: Record<string, unknown> | undefined,
+  caller?: Caller,
 ): Promise<unknown> {
   const op = name.startsWith('terminal.') ? operationNamed(name.slice('terminal.'.length)) : undefined;
   if (!op) throw new TermgateError('bad_request', `command: unknown command ${JSON.stringify(name)}, expected one of ${COMMAND_NAMES.join(', ')}`);
-  return invoke(op, terminals, params ?? {});
+  return invoke(op, terminals, params ?? {}, caller);
 }

@@ -126,7 +126,7 @@ export function outputFrame(terminalId: string, content: string, offset: number,
 
 type LifecycleEvent = Exclude<TerminalEvent, { type: 'output.data' }>;
 
-/** A lifecycle event (created, resized, exit, closed) in the same envelope as output. */
+/** A lifecycle event (created, resized, exit, closed) or a command event, in the same envelope as output. */
 export function lifecycleFrame(event: LifecycleEvent): string {
   let data: unknown;
   switch (event.type) {
@@ -141,6 +141,10 @@ export function lifecycleFrame(event: LifecycleEvent): string {
       break;
     case 'terminal.closed':
       data = {};
+      break;
+    case 'command.started':
+    case 'command.finished':
+      data = event.command;
       break;
   }
   return JSON.stringify({ type: 'event', event: { type: event.type, terminalId: event.terminalId, data } });

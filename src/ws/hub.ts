@@ -7,7 +7,9 @@
  * (live output) and catch-up.ts (the scrollback a lagging subscription is owed).
  */
 import type { Context } from 'hono';
+import type { AuditLog } from '../audit.ts';
 import { LOCAL, type Principal } from '../credentials.ts';
+import { requireVisible, seesTerminal } from '../scopes.ts';
 import { TermgateError } from '../errors.ts';
 import type { Platform, WsConnection, WsHandlers } from '../platform.ts';
 import type { TerminalEvent, TerminalManager } from '../terminals/types.ts';
@@ -38,6 +40,8 @@ export interface WsHost {
   readonly platform: Pick<Platform, 'runtime' | 'upgradeWebSocket' | 'log'>;
   readonly config: { readonly current: { readonly limits: WsLimits } };
   readonly terminals: TerminalManager;
+  /** Where command frames that change something are recorded (absent: not recorded). */
+  readonly audit?: AuditLog | undefined;
   onShutdown(hook: () => void | Promise<void>): void;
 }
 
@@ -169,6 +173,8 @@ export class WsHub {
    */
   #subscribe(session: Session, id: FrameId | undefined, terminalId: string, since: number | undefined): void {
     const terminals = this.#core.terminals;
+    // Subscribing is reading (every scope may); a terminal the token may not see does not exist for it.
+    requireVisible(session.principal, terminalId);
     const info = terminals.get(terminalId);
     // Pending live output goes to the existing subscribers; the new one starts after (or replays) it.
     this.#live.flush(terminalId);
@@ -187,7 +193,8 @@ export class WsHub {
 
   async #command(session: Session, id: FrameId, command: string, params: Record<string, unknown> | undefined): Promise<void> {
     try {
-      const data = await runCommand(this.#core.terminals, command, params);
+      // Scope and terminal checks per frame, in invoke(): a refused frame is answered (forbidden), the connection stays open.
+      const data = await runCommand(this.#core.terminals, command, params, { principal: session.principal, door: 'ws', audit: this.#core.audit });
       session.sendControl(successFrame(id, data ?? {}));
     } catch (error) {
       this.#sendError(session, id, error);
@@ -205,14 +212,19 @@ export class WsHub {
 
   // ---- terminal events -------------------------------------------------------
 
-  /** Created, resized, exit, closed: to every connection, after the output that came before it. */
+  /** Created, resized, exit, closed: to every connection; command events to the terminal's subscribers; after the output that came before. */
   #lifecycle(event: LifecycleEvent): void {
     this.#live.flush(event.terminalId);
     const frame = lifecycleFrame(event);
     const end = this.#registry.end(event.terminalId) ?? 0;
     const closed = event.type === 'terminal.closed';
+    // A command's events concern those who watch its terminal; the terminal's own events go to everyone.
+    const subscribersOnly = event.type === 'command.started' || event.type === 'command.finished';
     for (const session of this.#connections) {
+      // A token limited to other terminals never hears of this one.
+      if (!seesTerminal(session.principal, event.terminalId)) continue;
       const sub = this.#registry.get(session, event.terminalId);
+      if (subscribersOnly && !sub) continue;
       if (session.closing) {
         if (sub && closed) this.#registry.remove(sub);
         continue;

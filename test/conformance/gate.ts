@@ -194,7 +194,7 @@ export function gateChecks({ runtime }: Target): void {
 
     it('creates, uses, lists and revokes named tokens; the store keeps only a hash', async () => {
       const admin = bearer(configOf(exposed).authToken);
-      const created = await raw(`${exposed.url}/api/tokens`, { method: 'POST', headers: admin, body: { name: 'ci-bot' } });
+      const created = await raw(`${exposed.url}/api/tokens`, { method: 'POST', headers: admin, body: { name: 'ci-bot', scope: 'admin' } });
       expect(created.status).toBe(201);
       const { name, token, createdAt } = created.json();
       expect(name).toBe('ci-bot');

@@ -45,8 +45,13 @@ function mistakes(op: AnyOperation, terminalId: string): [string, Input][] {
 }
 
 async function viaRest(server: RunningServer, op: AnyOperation, input: Input): Promise<Refusal> {
-  const { terminalId, ...rest } = input;
-  let path = op.rest.path.replace(':terminalId', encodeURIComponent(String(terminalId)));
+  const rest: Input = { ...input };
+  // Path parameters (:terminalId, a command's :seq) go in the path.
+  let path = op.rest.path.replace(/:(\w+)/g, (_, name: string) => {
+    const value = rest[name];
+    delete rest[name];
+    return encodeURIComponent(String(value));
+  });
   let body: object | undefined;
   if (op.rest.method === 'POST') body = rest;
   else if (Object.keys(rest).length > 0) path += `?${new URLSearchParams(Object.entries(rest).map(([k, v]) => [k, String(v)]))}`;

@@ -76,6 +76,8 @@ export function screenChecks({ runtime }: Target): void {
 
     it('types keys into a shell, in application cursor mode too', async () => {
       const id = await create({ command: 'sh', cols: 60, rows: 10, env: { PS1: '$ ' } });
+      // Keys typed before the first prompt are echoed twice (by the tty, then by the shell): as a person would, wait for it.
+      await until(id, (s) => s.lines[0]?.startsWith('$') === true);
       await keys(id, ['text:echo hi', 'Enter']);
       await until(id, (s) => s.lines.some((l) => l === 'hi'));
       await keys(id, ['text:printf "\\033[?1h"; od -c', 'Enter']);

@@ -259,7 +259,7 @@ function lifecycleChecks({ runtime }: Target): void {
       const server = await startServer(runtime, { host: '0.0.0.0', home: tempHome() });
       try {
         const admin = bearer(savedConfig(server.home).authToken);
-        const created = await raw(`${server.url}/api/tokens`, { method: 'POST', headers: admin, body: { name: 'used' } });
+        const created = await raw(`${server.url}/api/tokens`, { method: 'POST', headers: admin, body: { name: 'used', scope: 'admin' } });
         expect((await raw(`${server.url}/api/tokens`, { headers: bearer(created.json().token) })).status).toBe(200);
         // lastUsedAt is written back lazily (every few seconds); shutdown must not lose it
         expect(savedConfig(server.home).tokens[0]).toMatchObject({ name: 'used', lastUsedAt: null });
@@ -377,7 +377,7 @@ function cliChecks({ runtime }: Target): void {
       expect(await names()).toContain('cli-bot');
 
       const listed = await cli(['token', 'list']);
-      expect(listed.stdout).toMatch(/^NAME\s+CREATED\s+LAST USED/);
+      expect(listed.stdout).toMatch(/^NAME\s+SCOPE\s+TERMINALS\s+CREATED\s+LAST USED/);
       expect(listed.stdout).toContain('cli-bot');
       expect(listed.stdout).not.toContain(token);
 
@@ -419,7 +419,7 @@ function cliChecks({ runtime }: Target): void {
       const port = await freePort();
       const offline = (args: string[]) => runCli(runtime, [...args, '--port', String(port), '--json'], { TERMGATE_HOME: home });
       try {
-        const created = await offline(['token', 'create', 'offline-bot']);
+        const created = await offline(['token', 'create', 'offline-bot', '--scope', 'admin']);
         expect(created.code, created.stderr).toBe(0);
         const { via, token } = JSON.parse(created.stdout);
         expect(via).toBe('file');
@@ -458,7 +458,7 @@ function cliChecks({ runtime }: Target): void {
       };
       try {
         const old = savedConfig(exposed.home).authToken;
-        const created = await offline(['token', 'create', 'file-bot']);
+        const created = await offline(['token', 'create', 'file-bot', '--scope', 'admin']);
         expect(JSON.parse(created.stdout)).toMatchObject({ via: 'file' });
         const named = JSON.parse(created.stdout).token;
         expect(await eventually(async () => (await status(named)) === 200)).toBe(true);

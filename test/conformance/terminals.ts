@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempHome, type RunningServer } from '../harness.ts';
-import { raw, type RawResponse } from '../http.ts';
+import { jsonCalls, raw, type RawResponse } from '../http.ts';
 import type { Target } from './suite.ts';
 
 interface TerminalInfo {
@@ -30,13 +30,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A small client for one server. */
 function client(server: () => RunningServer) {
-  const call = (method: string, path: string, body?: unknown): Promise<RawResponse> =>
-    raw(`${server().url}/api/terminals${path}`, { method, ...(body === undefined ? {} : { body: body as object }) });
-  const ok = async <T>(method: string, path: string, body?: unknown, status = 200): Promise<T> => {
-    const response = await call(method, path, body);
-    expect(response.status, `${method} ${path}: ${response.text}`).toBe(status);
-    return (status === 204 ? undefined : response.json()) as T;
-  };
+  const { call, ok } = jsonCalls(() => `${server().url}/api/terminals`);
   return {
     call,
     ok,
@@ -195,7 +189,7 @@ export function terminalChecks({ runtime }: Target): void {
       // One run at a time per terminal: a second one meanwhile is refused.
       const first = api.run(id, 'sleep 0.5; echo first');
       await sleep(100);
-      expectError(await api.call('POST', `/${id}/run`, { command: 'echo second' }), 409, 'conflict');
+      expectError(await api.call('POST', `/${id}/run`, { command: 'echo second' }), 409, 'terminal_busy');
       expect(await first).toMatchObject({ output: 'first', exitCode: 0 });
       await api.remove(id);
     });

@@ -175,7 +175,22 @@ describe.skipIf(!hasChromium)('dashboard in Chromium [node]', () => {
       expect(await page.isHidden('#terminals-empty')).toBe(true);
       await typeLine(page, 'echo hello-ui');
       await waitForLine(page, 'hello-ui');
-      expect(await terminalsOn({ url: base })).toHaveLength(1);
+      const terminals = await terminalsOn({ url: base });
+      expect(terminals).toHaveLength(1);
+      // Typed in the page, recorded by the shell's integration like any command.
+      await poll(async () => (await raw(`${base}/api/terminals/${terminals[0]!.id}/commands`)).json().commands.map((r: { command: string }) => r.command)).toContain('echo hello-ui');
+      expect(problems).toEqual([]);
+    });
+
+    it("shows an agent's run as the command typed and its output: no wrapper, no markers", async () => {
+      const [terminal] = await terminalsOn({ url: base });
+      const answer = await raw(`${base}/api/terminals/${terminal!.id}/run`, { method: 'POST', body: { command: 'echo agent-ran-this' } });
+      expect(answer.json()).toMatchObject({ output: 'agent-ran-this', exitCode: 0, seq: expect.any(Number) });
+      await waitForLine(page, 'agent-ran-this');
+      const lines = await screenLines(page);
+      // After the prompt, as typed (a leading space keeps it out of the shell's history).
+      expect(lines.filter((line) => /[#$] +echo agent-ran-this$/.test(line))).toHaveLength(1);
+      expect(lines.join('\n')).not.toMatch(/7770|133;|printf|^\s*\{|^> \}/m);
       expect(problems).toEqual([]);
     });
 

@@ -59,7 +59,7 @@ describe('cli: parsing', () => {
     expect((await parse(['expose', 'on'])).calls).toEqual([['expose', { port: undefined, dev: false, json: false }, true]]);
     expect((await parse(['expose', 'off'])).calls[0]![2]).toBe(false);
     expect((await parse(['token', 'create', 'ci-bot', '--json'])).calls).toEqual([
-      ['tokenCreate', { port: undefined, dev: false, json: true }, 'ci-bot'],
+      ['tokenCreate', { port: undefined, dev: false, json: true }, 'ci-bot', { scope: undefined, terminals: undefined }],
     ]);
     expect((await parse(['token', 'revoke', 'ci-bot'])).calls[0]).toEqual(['tokenRevoke', { port: undefined, dev: false, json: false }, 'ci-bot']);
     expect((await parse(['token', 'list'])).calls[0]![0]).toBe('tokenList');
@@ -116,15 +116,15 @@ describe('cli: help, generated from the definitions', () => {
   it('the overview lists every command with every option it takes', async () => {
     const { help } = await parse(['--help']);
     for (const line of [
-      'serve [--host <host>] [--port <port>] [--dev]',
-      'status [--port <port>] [--dev] [--json]',
-      'expose <on|off> [--port <port>] [--dev] [--json]',
-      'token create <name> [--port <port>] [--dev] [--json]',
-      'token list [--port <port>] [--dev] [--json]',
-      'token revoke <name> [--port <port>] [--dev] [--json]',
-      'token rotate [--close-sockets] [--port <port>] [--dev] [--json]',
-      'token show [--port <port>] [--dev] [--json]',
-      'mcp [--host <host>] [--port <port>] [--api-url <url>] [--dev]',
+      'serve [--host <host>] [--port <port>] [--unix <path>] [--tls-cert <file>] [--tls-key <file>] [--require-token] [--dev]',
+      'status [--port <port>] [--unix <path>] [--dev] [--json]',
+      'expose <on|off> [--port <port>] [--unix <path>] [--dev] [--json]',
+      'token create <name> [--scope <scope>] [--terminal <id>] [--port <port>] [--unix <path>] [--dev] [--json]',
+      'token list [--port <port>] [--unix <path>] [--dev] [--json]',
+      'token revoke <name> [--port <port>] [--unix <path>] [--dev] [--json]',
+      'token rotate [--close-sockets] [--port <port>] [--unix <path>] [--dev] [--json]',
+      'token show [--port <port>] [--unix <path>] [--dev] [--json]',
+      'mcp [--host <host>] [--port <port>] [--api-url <url>] [--api-unix <path>] [--unix <path>] [--tls-cert <file>] [--tls-key <file>] [--dev]',
     ]) {
       expect(help).toContain(`  ${line}\n`);
     }
@@ -132,9 +132,48 @@ describe('cli: help, generated from the definitions', () => {
 
   it("a command's help describes each of its options", async () => {
     const rotate = (await parse(['token', 'rotate', '--help'])).help;
-    expect(rotate).toMatch(/^usage: termgate token rotate \[--close-sockets\] \[--port <port>\] \[--dev\] \[--json\]\n/);
+    expect(rotate).toMatch(/^usage: termgate token rotate \[--close-sockets\] \[--port <port>\] \[--unix <path>\] \[--dev\] \[--json\]\n/);
     for (const option of ['--close-sockets', '--port <port>', '--dev', '--json', '-h, --help']) expect(rotate).toMatch(new RegExp(`\\n  ${option}\\s+\\S`));
     const mcp = (await parse(['mcp', '--help'])).help;
-    for (const option of ['--host <host>', '--port <port>', '--api-url <url>', '--dev']) expect(mcp).toMatch(new RegExp(`\\n  ${option}\\s+\\S`));
+    for (const option of ['--host <host>', '--port <port>', '--api-url <url>', '--api-unix <path>', '--unix <path>', '--tls-cert <file>', '--tls-key <file>', '--dev']) {
+      expect(mcp).toMatch(new RegExp(`\\n  ${option}\\s+\\S`));
+    }
+  });
+});
+
+describe('cli: --unix and TLS (docs/tls-and-unix.md)', () => {
+  it('serve and mcp take --unix, --tls-cert and --tls-key; the target commands take --unix', async () => {
+    expect((await parse(['serve', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).calls[0]![1]).toMatchObject({ tlsCert: 'c.pem', tlsKey: 'k.pem' });
+    expect((await parse(['serve', '--unix', '/run/t.sock'])).calls[0]![1]).toMatchObject({ unix: '/run/t.sock' });
+    expect((await parse(['mcp', '--unix', 'm.sock', '--api-unix', 'a.sock'])).calls[0]![1]).toMatchObject({ unix: 'm.sock', apiUnix: 'a.sock' });
+    expect((await parse(['status', '--unix', 'a.sock'])).calls[0]![1]).toMatchObject({ unix: 'a.sock' });
+  });
+
+  it('refuses --unix with --host or --port, --tls-cert with --unix, and --api-unix with --api-url (exit 2)', async () => {
+    for (const argv of [
+      ['serve', '--unix', 'a.sock', '--host', '0.0.0.0'],
+      ['serve', '--unix', 'a.sock', '--port', '5000'],
+      ['serve', '--unix', 'a.sock', '--tls-cert', 'c.pem'],
+      ['mcp', '--api-unix', 'a.sock', '--api-url', 'http://127.0.0.1:1'],
+      ['status', '--unix', 'a.sock', '--port', '5000'],
+    ]) {
+      const error = await mistake(argv);
+      expect(error.exitCode, argv.join(' ')).toBe(2);
+      expect(error.message, argv.join(' ')).toMatch(/cannot be used with option/);
+    }
+  });
+});
+
+describe('cli: scoped tokens and --require-token', () => {
+  it('token create takes --scope (read, write, admin) and repeated --terminal; serve takes --require-token', async () => {
+    expect((await parse(['token', 'create', 'viewer', '--scope', 'read', '--terminal', 'a1', '--terminal', 'b2'])).calls[0]).toEqual([
+      'tokenCreate',
+      { port: undefined, dev: false, json: false },
+      'viewer',
+      { scope: 'read', terminals: ['a1', 'b2'] },
+    ]);
+    expect((await mistake(['token', 'create', 'x', '--scope', 'root'])).message).toMatch(/^token create: .*'root'.*read, write, admin/);
+    expect((await parse(['serve', '--require-token'])).calls[0]![1]).toMatchObject({ requireToken: true });
+    expect((await mistake(['status', '--require-token'])).message).toMatch(/--require-token does not apply here; it is an option of serve/);
   });
 });

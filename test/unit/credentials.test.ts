@@ -61,13 +61,13 @@ describe('credentials', () => {
   it('identifies the main token synchronously and named tokens through their hash', async () => {
     const store = await ConfigStore.open(new MemoryStorage(), false);
     const credentials = new Credentials(store);
-    expect(credentials.identify(store.current.authToken)).toEqual({ kind: 'main' });
+    expect(credentials.identify(store.current.authToken)).toEqual({ kind: 'main', scope: 'admin', terminals: null });
     expect(credentials.identify('nope')).toBeNull();
     const { token } = await credentials.create('agent');
     const hash = store.current.tokens[0]!.hash;
     expect(hash).not.toContain(token.slice(3));
     const principal = await credentials.identify(token);
-    expect(principal).toEqual({ kind: 'named', name: 'agent', hash });
+    expect(principal).toEqual({ kind: 'named', name: 'agent', hash, scope: 'write', terminals: null });
     expect(await credentials.identify(token.slice(0, -1) + (token.endsWith('0') ? '1' : '0'))).toBeNull();
     expect(credentials.stillValid(principal!)).toBe(true);
     await credentials.revoke('agent');
@@ -81,14 +81,14 @@ describe('credentials', () => {
   it('lets TERMGATE_TOKEN replace the config token and refuses rotation', async () => {
     const store = await ConfigStore.open(new MemoryStorage(), false);
     const credentials = new Credentials(store, 'fixed-secret');
-    expect(credentials.identify('fixed-secret')).toEqual({ kind: 'main' });
+    expect(credentials.identify('fixed-secret')).toEqual({ kind: 'main', scope: 'admin', terminals: null });
     expect(credentials.identify(store.current.authToken)).toBeNull();
     await expect(credentials.rotate()).rejects.toMatchObject({ code: 'conflict' });
   });
 
   it('persists lastUsedAt lazily, not on every request', async () => {
     const { core, storage, request } = await unitCore({ mode: 'exposed' });
-    const created = await core.credentials.create('bot');
+    const created = await core.credentials.create('bot', { scope: 'admin' });
     const writes = storage.writes;
     for (let i = 0; i < 5; i++) {
       expect((await request('/api/tokens', { headers: { authorization: `Bearer ${created.token}` } })).status).toBe(200);
@@ -97,5 +97,30 @@ describe('credentials', () => {
     await core.credentials.flush();
     expect(storage.writes).toBe(writes + 1);
     expect(core.config.current.tokens[0]!.lastUsedAt).not.toBeNull();
+  });
+
+  it('gives a named token its scope (default write) and terminals; an admin token cannot be limited', async () => {
+    const store = await ConfigStore.open(new MemoryStorage(), false);
+    const credentials = new Credentials(store);
+    const viewer = await credentials.create('viewer', { scope: 'read', terminals: ['t1', 't1', 't2'] });
+    expect(viewer).toMatchObject({ scope: 'read', terminals: ['t1', 't2'] });
+    const principal = await credentials.identify(viewer.token);
+    expect(principal).toMatchObject({ kind: 'named', name: 'viewer', scope: 'read' });
+    expect([...principal!.terminals!]).toEqual(['t1', 't2']);
+    expect((await credentials.create('writer')).scope).toBe('write');
+    expect(credentials.list().map(({ name, scope, terminals }) => ({ name, scope, terminals }))).toEqual([
+      { name: 'viewer', scope: 'read', terminals: ['t1', 't2'] },
+      { name: 'writer', scope: 'write', terminals: undefined },
+    ]);
+    await expect(credentials.create('boss', { scope: 'admin', terminals: ['t1'] })).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^terminals: /) });
+    await expect(credentials.create('none', { terminals: [] })).rejects.toMatchObject({ code: 'bad_request' });
+  });
+
+  it('reads a token saved before scopes existed as write (never more than the default)', async () => {
+    const old = await ConfigStore.open(new MemoryStorage(), false);
+    const text = JSON.stringify({ ...old.current, tokens: [{ name: 'legacy', hash: 'a'.repeat(64), createdAt: 'x', lastUsedAt: null }] });
+    const store = await ConfigStore.open(new MemoryStorage(text), false);
+    expect(store.current.tokens[0]).toMatchObject({ name: 'legacy', scope: 'write' });
+    expect(store.current).toMatchObject({ requireToken: false, audit: { recordInput: false } });
   });
 });

@@ -167,3 +167,34 @@ describe('PUT /api/settings/connections (unit)', () => {
     expect(config.current.expose).toBe(false);
   });
 });
+
+describe('Listener with TLS or a Unix socket', () => {
+  it('passes the options to every bind and names an https URL', async () => {
+    const seen: unknown[] = [];
+    const listen: Listen = async (_host, port, _fetch, options) => {
+      seen.push(options);
+      return { port: port === 0 ? 4443 : port, close: async () => {} };
+    };
+    const tls = { cert: 'CERT', key: 'KEY' };
+    const listener = new Listener(listen, fetch, () => {}, { tls });
+    await listener.start('127.0.0.1', 0);
+    expect(listener.url).toBe('https://127.0.0.1:4443');
+    await listener.rebind('0.0.0.0', 4443);
+    expect(listener.url).toBe('https://0.0.0.0:4443');
+    expect(seen).toEqual([{ tls }, { tls }]);
+  });
+
+  it('a Unix-socket listener is local, named unix:PATH, and refuses to move (409, nothing closed)', async () => {
+    const events: string[] = [];
+    const listen: Listen = async (_host, _port, _fetch, options) => {
+      events.push(`bind ${options?.unixPath}`);
+      return { port: 0, close: async () => void events.push('close') };
+    };
+    const listener = new Listener(listen, fetch, () => {}, { unixPath: '/run/t.sock' });
+    expect(await listener.start('0.0.0.0', 42031)).toEqual({ host: 'unix:/run/t.sock', port: 0, mode: 'local' });
+    expect(listener.url).toBe('unix:/run/t.sock');
+    await expect(listener.rebind('0.0.0.0', 0)).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('Unix socket /run/t.sock') });
+    await expect(listener.rebind('unix:/run/t.sock', 5000)).rejects.toMatchObject({ code: 'conflict' });
+    expect(events).toEqual(['bind /run/t.sock']);
+  });
+});

@@ -1,9 +1,8 @@
-/** The MCP sidecar's core pieces without sockets: the gate in front of /mcp, the API client, output capping. */
+/** The MCP sidecar's core pieces without sockets: the gate in front of /mcp, the API client, protocol answers. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigStore, parseConfig, serializeConfig } from '../../src/config.ts';
 import { ApiClient } from '../../src/mcp/api-client.ts';
 import { McpSidecar } from '../../src/mcp/sidecar.ts';
-import { capSlice, plainText } from '../../src/mcp/tools.ts';
 import { MemoryStorage } from './memory-platform.ts';
 
 const INITIALIZE = JSON.stringify({
@@ -118,25 +117,39 @@ describe('mcp api client', () => {
   });
 });
 
-describe('read_output capping', () => {
-  it('cuts on a UTF-8 boundary and moves next to the end of what it returns', () => {
-    const data = 'ab€cd'; // € is 3 bytes: a b [e2 82 ac] c d = 7 bytes
-    expect(capSlice({ data, since: 10, next: 17, dropped: 0 }, 100)).toMatchObject({ data, next: 17, more: false });
-    expect(capSlice({ data, since: 10, next: 17, dropped: 0 }, 3)).toMatchObject({ data: 'ab', since: 10, next: 12, more: true });
-    expect(capSlice({ data, since: 10, next: 17, dropped: 0 }, 5)).toMatchObject({ data: 'ab€', next: 15, more: true });
-    // Below one character's size: still one whole character, so a reader looping on `more` progresses.
-    expect(capSlice({ data: '€€', since: 0, next: 6, dropped: 0 }, 2)).toMatchObject({ data: '€', next: 3, more: true });
-    // Offsets that do not match the text (replaced invalid bytes): returned whole, never guessed.
-    expect(capSlice({ data: 'x'.repeat(10), since: 0, next: 12, dropped: 0 }, 3)).toMatchObject({ next: 12, more: false });
-  });
-});
+describe('mcp protocol answers', () => {
+  const call = (id: number, method: string, params: unknown) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
+  const rpc = async (mcp: McpSidecar, body: string, headers: Record<string, string> = {}) => {
+    const response = await mcp.fetch(new Request('http://127.0.0.1:42032/mcp', { method: 'POST', body, headers: { ...MCP_HEADERS, ...headers } }));
+    const text = await response.text();
+    // One SSE event or one JSON body, either way one JSON-RPC message.
+    const json = text.startsWith('{') ? text : text.split('\n').find((line) => line.startsWith('data: '))!.slice(6);
+    return JSON.parse(json) as { result?: any; error?: { code: number; message: string } };
+  };
 
-describe('read_output plain text', () => {
-  it('drops escape sequences, ends lines with \\n, and applies a lone \\r as the screen would', () => {
-    const raw = '\x1b]0;user@host: ~\x07\x1b[01;32muser@host\x1b[00m:~$ ls\r\n\x1b[01;34mdir\x1b[0m  file\r\n';
-    expect(plainText(raw)).toBe('user@host:~$ ls\ndir  file\n');
-    expect(plainText('10%\r20%\r100%\r\n')).toBe('100%\n');
-    expect(plainText('abcdef\r12')).toBe('12cdef');
-    expect(plainText('echo a\n\r> b')).toBe('echo a\n> b');
+  it('answers arguments that are not an object with -32602 and a sentence', async () => {
+    const { mcp } = await sidecar();
+    const array = await rpc(mcp, call(2, 'tools/call', { name: 'list_terminals', arguments: ['x'] }));
+    expect(array.error).toEqual({ code: -32602, message: expect.stringMatching(/^arguments: must be an object .* not an array$/) });
+    expect((await rpc(mcp, call(3, 'tools/call', { name: 'list_terminals', arguments: 'x' }))).error?.message).toMatch(/not a string$/);
+    expect((await rpc(mcp, call(4, 'tools/call', { arguments: {} }))).error).toMatchObject({ code: -32602, message: expect.stringMatching(/^name: /) });
+    expect((await rpc(mcp, call(5, 'no/such/method', {}))).error?.code).toBe(-32601);
+  });
+
+  it('does not claim a tool list that changes', async () => {
+    const { mcp } = await sidecar();
+    const init = await rpc(mcp, INITIALIZE);
+    expect(init.result.capabilities.tools).toEqual({});
+  });
+
+  it('says in its 401 how the sidecar takes a token, without the WebSocket forms', async () => {
+    const { mcp } = await sidecar('0.0.0.0');
+    const response = await mcp.fetch(new Request('http://127.0.0.1:42032/mcp', { method: 'POST', body: INITIALIZE, headers: MCP_HEADERS }));
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('Bearer');
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('unauthorized');
+    expect(error.message).toContain('Authorization: Bearer <token>');
+    expect(error.message).not.toMatch(/token=|subprotocol|WebSocket/);
   });
 });

@@ -44,6 +44,11 @@ export async function unitCore(options: { mode?: 'local' | 'exposed'; envToken?:
       baseEnv: () => ({}),
       isDirectory: async () => true,
       resolveCommand: async (command) => command,
+      // No files here: shells start without integration, so run uses the marker method.
+      installFiles: async () => {
+        throw new Error('no files in unit tests');
+      },
+      foregroundProcess: () => null,
     },
     pty: { spawn: unused },
     upgradeWebSocket: unused,

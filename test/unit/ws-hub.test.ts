@@ -387,7 +387,7 @@ describe('ws hub flow control', () => {
 
   it('closes the connections of a revoked credential with 4001, and no others', async () => {
     const { hub, connect } = await setup();
-    const revoked: Principal = { kind: 'named', name: 'ci', hash: 'h1' };
+    const revoked: Principal = { kind: 'named', name: 'ci', hash: 'h1', scope: 'write', terminals: null };
     const a = connect(revoked);
     const b = connect(MAIN);
     const local = connect();

@@ -13,6 +13,19 @@
 /** @type {{ token: string | null }} */
 export const auth = { token: null };
 
+/**
+ * What this page may do: the scope of the credential it runs with (SPEC §16).
+ * Local requests and the main token are `admin`. A page signed in (browser
+ * login) with a named `read` or `write` token learns its scope from the 403
+ * that `GET /api/settings/token` answers it (app.js); `read` makes the page
+ * read-only: no keystrokes, no resize, no create or close.
+ * @type {{ scope: 'read' | 'write' | 'admin' }}
+ */
+export const session = { scope: 'admin' };
+
+/** @returns {boolean} */
+export const readOnly = () => session.scope === 'read';
+
 export class ApiError extends Error {
   /**
    * @param {number} status HTTP status, 0 when the server could not be reached

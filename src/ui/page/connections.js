@@ -346,7 +346,7 @@ export class Connections {
  * is not; the old selection-based copy works there.
  * @param {string} text
  */
-async function copyText(text) {
+export async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
     try {
       await navigator.clipboard.writeText(text);

@@ -26,10 +26,13 @@ const decoder = new TextDecoder();
 
 /**
  * @typedef {object} Sink where one terminal's output goes
- * @property {(text: string) => void} write
+ * @property {(text: string, next: number) => void} write `next`: the offset after `text`
  * @property {(droppedBytes: number) => void} dropped older output had left the server's scrollback
  * @property {(state: { exited: boolean, exitCode: number | null }) => void} status
  * @property {() => void} gone the terminal no longer exists
+ * @property {(next: number) => Promise<number>} [resume] before a renewal after a reconnect: the
+ *   offset to resume from (`next`, to replay what was missed; or a later one, when the sink
+ *   reloaded itself from a screen snapshot instead)
  */
 
 /**
@@ -44,6 +47,8 @@ export class Stream {
   /** @type {WebSocket | null} */
   #ws = null;
   #welcomed = false;
+  /** Whether a connection was ever welcomed: later welcomes are renewals (Sink.resume). */
+  #renewing = false;
   #attempt = 0;
   #nextId = 1;
   /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -140,6 +145,23 @@ export class Stream {
     this.#ws?.send(JSON.stringify(frame));
   }
 
+  /**
+   * A subscription again after a reconnect, from where its sink says (see Sink.resume).
+   * @param {string} terminalId
+   */
+  async #renew(terminalId) {
+    const subscription = this.#subscriptions.get(terminalId);
+    if (!subscription) return;
+    const ws = this.#ws;
+    if (subscription.sink.resume) {
+      const since = await subscription.sink.resume(subscription.next).catch(() => subscription.next);
+      // Replaced, unsubscribed or disconnected meanwhile: the next welcome renews it.
+      if (this.#subscriptions.get(terminalId) !== subscription || this.#ws !== ws || !this.#welcomed) return;
+      subscription.next = since;
+    }
+    this.#sendSubscribe(terminalId);
+  }
+
   /** @param {string} terminalId */
   #sendSubscribe(terminalId) {
     const subscription = this.#subscriptions.get(terminalId);
@@ -198,7 +220,12 @@ export class Stream {
     this.#onState('open', '');
     clearInterval(this.#heartbeat);
     this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), HEARTBEAT_MS);
-    for (const terminalId of this.#subscriptions.keys()) this.#sendSubscribe(terminalId);
+    const renewal = this.#renewing;
+    this.#renewing = true;
+    for (const terminalId of this.#subscriptions.keys()) {
+      if (renewal) void this.#renew(terminalId);
+      else this.#sendSubscribe(terminalId);
+    }
     const queued = this.#queue.splice(0);
     this.#queuedChars = 0;
     for (const frame of queued) this.#ws?.send(frame);
@@ -219,7 +246,7 @@ export class Stream {
       text = decoder.decode(encoder.encode(content).subarray(subscription.next - offset));
     }
     subscription.next = next;
-    subscription.sink.write(text);
+    subscription.sink.write(text, next);
   }
 
   /**

@@ -1,20 +1,35 @@
 // @ts-check
 /**
  * The Terminals panel: one tab and one xterm.js view per terminal on the
- * server, all streaming live. Keystrokes go back as `terminal.input` command
+ * server, all streaming live, each with its command timeline; and the list
+ * of terminals beside it. Keystrokes go back as `terminal.input` command
  * frames; the visible terminal is fitted to its box and each new size goes
- * back as `terminal.resize`. List, create and close use REST: they work (and
- * report clear errors) even while the stream is reconnecting.
+ * back as `terminal.resize` (neither with a read-only session). List, create
+ * and close use REST: they work (and report clear errors) even while the
+ * stream is reconnecting.
+ *
+ * Opening: a view starts from the server's screen snapshot
+ * (`GET /screen?format=ansi`: the screen and up to 1000 lines above it, as
+ * escape sequences) and then streams live from the snapshot's `offset`, instead
+ * of replaying the whole scrollback (up to 8 MiB) through xterm.js. After a
+ * dropped connection it replays what it missed when that is little
+ * (RESUME_REPLAY_MAX), and reloads from a new snapshot otherwise.
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import { api, describe } from './api.js';
+import { api, describe, readOnly } from './api.js';
+import { OutputMap, Timeline } from './timeline.js';
 
 /**
  * @typedef {{ id: string, name: string, command: string, args: string[], cwd: string, cols: number, rows: number,
- *   pid: number, createdAt: string, exited: boolean, exitCode: number | null }} TerminalInfo
+ *   pid: number, createdAt: string, exited: boolean, exitCode: number | null,
+ *   shellIntegration?: 'active' | 'none', persistent?: boolean }} TerminalInfo
  * @typedef {import('./stream.js').Stream} Stream
+ * @typedef {import('./timeline.js').CommandRecord} CommandRecord
  */
+
+/** After a reconnect, missed output up to this much is replayed; more, and the view reloads from a snapshot. */
+const RESUME_REPLAY_MAX = 256 * 1024;
 
 const THEME = {
   background: '#0d1117',
@@ -43,7 +58,8 @@ class TerminalView {
     this.term = new Terminal({
       cols: info.cols,
       rows: info.rows,
-      cursorBlink: true,
+      cursorBlink: !readOnly(),
+      disableStdin: readOnly(),
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
       fontSize: 13,
       scrollback: 5000,
@@ -51,6 +67,10 @@ class TerminalView {
     });
     this.fit = new FitAddon();
     this.term.loadAddon(this.fit);
+    this.map = new OutputMap(this.term, info.id);
+    this.timeline = new Timeline((record) => void this.pick(record));
+    /** Resolves once the view shows its snapshot and streams (the first load). */
+    this.loaded = Promise.resolve();
 
     this.tab = document.createElement('div');
     this.tab.className = 'tab';
@@ -67,6 +87,7 @@ class TerminalView {
     this.closeButton.title = 'Close this terminal (kills its processes)';
     this.closeButton.setAttribute('aria-label', `Close terminal ${info.name}`);
     this.closeButton.addEventListener('click', () => void owner.close(info.id));
+    this.closeButton.hidden = readOnly();
     this.tab.append(this.label, this.closeButton);
 
     this.panel = document.createElement('div');
@@ -76,15 +97,18 @@ class TerminalView {
     this.panel.hidden = true;
     this.screen = document.createElement('div');
     this.screen.className = 'screen';
+    const body = document.createElement('div');
+    body.className = 'view-body';
+    body.append(this.screen, this.timeline.element);
     this.footer = document.createElement('div');
     this.footer.className = 'view-status muted';
-    this.panel.append(this.screen, this.footer);
+    this.panel.append(body, this.footer);
     this.render();
 
     this.term.onData((data) => this.#input(data));
     this.term.onBinary((data) => this.#input(data));
     this.term.onResize(({ cols, rows }) => {
-      if (this.exited || (cols === this.info.cols && rows === this.info.rows)) return;
+      if (readOnly() || this.exited || (cols === this.info.cols && rows === this.info.rows)) return;
       this.info = { ...this.info, cols, rows };
       this.render();
       owner.stream.command('terminal.resize', { terminalId: info.id, cols, rows }).catch(() => {
@@ -95,7 +119,8 @@ class TerminalView {
 
   /** @param {string} data */
   #input(data) {
-    if (this.exited) return;
+    // Read-only: nothing typed leaves the page (the server would refuse it anyway).
+    if (this.exited || readOnly()) return;
     this.owner.stream.command('terminal.input', { terminalId: this.info.id, data }).catch((error) => {
       this.owner.setStatus(`input to ${this.info.name} failed: ${describe(error)}`);
     });
@@ -131,7 +156,8 @@ class TerminalView {
 
   /** Fits the terminal to its box; xterm's onResize sends the new size to the server. */
   resize() {
-    if (!this.opened || this.panel.hidden || this.exited) return;
+    // A read-only view keeps the terminal's own size: it may not change it.
+    if (!this.opened || this.panel.hidden || this.exited || readOnly()) return;
     try {
       this.fit.fit();
     } catch {
@@ -145,6 +171,94 @@ class TerminalView {
     this.exited = true;
     this.exitCode = exitCode;
     this.render();
+    this.owner.renderList();
+  }
+
+  /** Loads the screen snapshot into a fresh xterm, then streams from its offset. */
+  async open() {
+    const id = this.info.id;
+    let since = 0;
+    try {
+      const snapshot = await this.#snapshot();
+      since = this.#show(snapshot);
+    } catch (error) {
+      // No snapshot (an old server, an error): replay the scrollback instead.
+      this.owner.setStatus(`${this.info.name}: no screen snapshot (${describe(error)}); replaying the output instead`);
+    }
+    this.owner.stream.subscribe(
+      id,
+      {
+        write: (text, next) => {
+          this.map.wrote(text, next);
+          this.term.write(text);
+        },
+        dropped: (bytes) => this.term.write(`\x1b[2m[${bytes} bytes of older output no longer held by the server]\x1b[0m\r\n`),
+        status: (state) => this.setState(state),
+        gone: () => this.owner.remove(id),
+        resume: (next) => this.#resume(next),
+      },
+      since,
+    );
+  }
+
+  /** @returns {Promise<{ data: string, offset: number }>} */
+  #snapshot() {
+    return api(`/api/terminals/${encodeURIComponent(this.info.id)}/screen?format=ansi`);
+  }
+
+  /**
+   * Writes a snapshot into the (reset) xterm; returns the offset live output continues from.
+   * @param {{ data: string, offset: number }} snapshot
+   */
+  #show({ data, offset }) {
+    this.term.reset();
+    this.term.write(data);
+    this.map.reset(offset);
+    return offset;
+  }
+
+  /**
+   * After a reconnect: replay a small gap (exact, keeps this view's own
+   * scrollback), reload from a snapshot after a large one.
+   * @param {number} next
+   */
+  async #resume(next) {
+    const id = encodeURIComponent(this.info.id);
+    const tail = /** @type {{ next: number }} */ (await api(`/api/terminals/${id}/output?tail=1`));
+    if (tail.next - next <= RESUME_REPLAY_MAX) return next;
+    return this.#show(await this.#snapshot());
+  }
+
+  /** The timeline from the server's records (on open and after each reconnect). */
+  async loadCommands() {
+    if (this.info.shellIntegration === 'none') {
+      this.timeline.setNote('No shell integration in this terminal (sh, a REPL, ssh…): its commands are not recorded.');
+      return;
+    }
+    try {
+      const { commands } = /** @type {{ commands: CommandRecord[] }} */ (
+        await api(`/api/terminals/${encodeURIComponent(this.info.id)}/commands`)
+      );
+      this.timeline.replace(commands);
+    } catch (error) {
+      this.timeline.setNote(`could not read the commands: ${describe(error)}`);
+    }
+  }
+
+  /**
+   * Scrolls the terminal to a command: its command line at the top, selected.
+   * @param {CommandRecord} record
+   */
+  async pick(record) {
+    this.timeline.mark(record.seq);
+    const found = await this.map.rowOf(record.startOffset);
+    if ('error' in found) {
+      this.owner.setStatus(`${record.command}: ${found.error}`);
+      return;
+    }
+    this.owner.setStatus('');
+    this.term.scrollToLine(found.row);
+    this.term.selectLines(found.row, found.row);
   }
 
   dispose() {
@@ -162,13 +276,20 @@ export class Terminals {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #resizeTimer;
 
-  /** @param {Stream} stream */
-  constructor(stream) {
+  /**
+   * @param {Stream} stream
+   * @param {(terminals: TerminalInfo[]) => void} [onChange] the list changed (the Tokens panel offers its ids)
+   */
+  constructor(stream, onChange = () => {}) {
     this.stream = stream;
+    this.onChange = onChange;
     this.tabs = byId('terminal-tabs');
     this.views = byId('terminal-views');
     this.empty = byId('terminals-empty');
     this.message = byId('terminal-message');
+    this.list = /** @type {HTMLTableSectionElement} */ (byId('terminal-list').querySelector('tbody'));
+    this.listEmpty = byId('terminal-list-empty');
+    byId('terminal-new').hidden = readOnly();
     byId('terminal-new').addEventListener('click', () => void this.create());
     // Resize follows the window (debounced: a drag fires many events).
     window.addEventListener('resize', () => {
@@ -188,8 +309,20 @@ export class Terminals {
     try {
       const { terminals } = /** @type {{ terminals: TerminalInfo[] }} */ (await api('/api/terminals'));
       const present = new Set(terminals.map((t) => t.id));
-      for (const id of [...this.#views.keys()]) if (!present.has(id)) this.#remove(id);
-      for (const info of terminals) this.#add(info);
+      for (const id of [...this.#views.keys()]) if (!present.has(id)) this.remove(id);
+      for (const info of terminals) {
+        const view = this.#views.get(info.id);
+        if (!view) {
+          this.#add(info);
+          continue;
+        }
+        // Known already: what changed while the stream was down (exit, size, records).
+        view.info = { ...view.info, ...info };
+        view.setState(info);
+        view.render();
+        void view.loadCommands();
+      }
+      this.renderList();
     } catch (error) {
       this.setStatus(`could not list terminals: ${describe(error)}`);
     }
@@ -224,7 +357,7 @@ export class Terminals {
         return;
       }
     }
-    this.#remove(id);
+    this.remove(id);
   }
 
   /** @param {string} id */
@@ -234,6 +367,7 @@ export class Terminals {
     this.#selectedView()?.hide();
     this.#selected = id;
     view.show();
+    this.renderList();
   }
 
   /**
@@ -247,18 +381,25 @@ export class Terminals {
         break;
       case 'terminal.exit':
         this.#views.get(event.terminalId)?.setState({ exited: true, exitCode: event.data?.exitCode ?? null });
+        this.renderList();
         break;
       case 'terminal.closed':
-        this.#remove(event.terminalId);
+        this.remove(event.terminalId);
         break;
       case 'terminal.resized': {
         const view = this.#views.get(event.terminalId);
         if (view && event.data) {
           view.info = { ...view.info, cols: event.data.cols, rows: event.data.rows };
+          // A read-only view follows the terminal's size; the others set it themselves.
+          if (readOnly()) view.term.resize(event.data.cols, event.data.rows);
           view.render();
         }
         break;
       }
+      case 'command.started':
+      case 'command.finished':
+        if (event.data && typeof event.data.seq === 'number') this.#views.get(event.terminalId)?.timeline.upsert(event.data);
+        break;
     }
   }
 
@@ -275,17 +416,49 @@ export class Terminals {
     this.views.append(view.panel);
     this.empty.hidden = true;
     view.setState(info);
-    this.stream.subscribe(info.id, {
-      write: (text) => view.term.write(text),
-      dropped: (bytes) => view.term.write(`\x1b[2m[${bytes} bytes of older output no longer held by the server]\x1b[0m\r\n`),
-      status: (state) => view.setState(state),
-      gone: () => this.#remove(info.id),
-    });
+    view.loaded = view.open();
+    void view.loadCommands();
     if (this.#selected === null) this.select(info.id);
+    this.renderList();
+  }
+
+  /** The list of terminals: name, command, status, persistent, shell integration. */
+  renderList() {
+    const rows = [];
+    for (const [id, view] of this.#views) {
+      const { name, command, args, persistent, shellIntegration, pid } = view.info;
+      const row = document.createElement('tr');
+      row.dataset['terminalId'] = id;
+      row.classList.toggle('selected', id === this.#selected);
+      row.tabIndex = 0;
+      row.addEventListener('click', () => this.select(id));
+      row.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter') this.select(id);
+      });
+      const status = view.exited ? `exited${view.exitCode === null ? '' : ` (${view.exitCode})`}` : `running · pid ${pid}`;
+      const cells = [
+        name,
+        [command, ...args].join(' '),
+        status,
+        persistent === undefined ? '—' : persistent ? 'yes' : 'no',
+        shellIntegration ?? '—',
+      ];
+      for (const [index, text] of cells.entries()) {
+        const cell = document.createElement('td');
+        cell.textContent = text;
+        if (index === 2) cell.className = view.exited ? 'status exited' : 'status running';
+        if (index === 4) cell.className = shellIntegration === 'active' ? 'integration active' : 'integration';
+        row.append(cell);
+      }
+      rows.push(row);
+    }
+    this.list.replaceChildren(...rows);
+    this.listEmpty.hidden = rows.length > 0;
+    this.onChange([...this.#views.values()].map((view) => view.info));
   }
 
   /** @param {string} id */
-  #remove(id) {
+  remove(id) {
     const view = this.#views.get(id);
     if (!view) return;
     this.stream.unsubscribe(id);
@@ -297,5 +470,6 @@ export class Terminals {
       if (!first.done) this.select(first.value);
     }
     this.empty.hidden = this.#views.size > 0;
+    this.renderList();
   }
 }

@@ -20,6 +20,11 @@ describe('terminals REST validation', () => {
         baseEnv: () => ({}),
         isDirectory: async (path) => path === '/tmp',
         resolveCommand: async (command) => (command === 'sh' || command === '/bin/sh' ? '/bin/sh' : null),
+        // No files here: shells start without integration, so run uses the marker method.
+        installFiles: async () => {
+          throw new Error('no files in unit tests');
+        },
+        foregroundProcess: () => null,
       },
       pty: { spawn: (options) => new FakePty(options) },
       upgradeWebSocket: () => new Response(null, { status: 500 }),

@@ -17,6 +17,11 @@ function fakeManager(scrollbackBytes = 8 * 1024 * 1024) {
       baseEnv: () => ({ PATH: '/bin', TERM: 'xterm-256color' }),
       isDirectory: async (path) => path !== '/missing',
       resolveCommand: async (command) => (command === 'nope' ? null : `/bin/${command.replace(/^\/bin\//, '')}`),
+      // No files here: shells start without integration, so run uses the marker method.
+      installFiles: async () => {
+        throw new Error('no files in unit tests');
+      },
+      foregroundProcess: () => null,
     },
     limits: () => ({ maxTerminals: 3, maxBodyBytes: 1 << 20, maxInputBytes: 16, scrollbackBytes }),
     log: () => {},
@@ -95,7 +100,7 @@ describe('PtyTerminalManager (fake PTY)', () => {
     const pty = ptys[0]!;
     pty.emit('$ '); // the prompt: a run in a fresh terminal waits for it (briefly) before typing
     const running = manager.run(id, 'echo hi');
-    await expect(manager.run(id, 'echo again')).rejects.toMatchObject({ code: 'conflict' });
+    await expect(manager.run(id, 'echo again')).rejects.toMatchObject({ code: 'terminal_busy' });
     const marker = /7770;S;([0-9a-f]+)/.exec(pty.writes[0]!)![1]!;
     pty.emit(`${pty.writes[0]}\r\n\x1b]7770;S;${marker}\x07hi\r\n\x1b]7770;E;${marker};0\x07$ `);
     expect(await running).toMatchObject({ output: 'hi', exitCode: 0, timedOut: false });
