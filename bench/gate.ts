@@ -1,17 +1,26 @@
 /**
- * The gate's cost: requests/s and p99 latency of an authenticated GET on the
- * gated API in exposed mode, against the same route on a bare Hono app on the
- * same runtime, measured in the same run (autocannon as a separate Node process).
+ * The gate and the request path (SPEC §18): requests/s and p99 of an
+ * authenticated `GET /api/terminals` on termgate in exposed mode, against
+ *   - a bare Hono app on the same runtime answering the same path with the
+ *     same body (`{"terminals":[]}`): the whole request, termgate vs bare;
+ *   - termgate in local mode, the same route with no token: the token check's share;
+ * all measured in the same run, alternating rounds. The load generator is `wrk`
+ * (Debian's package: `apt-get install wrk`), in C, on the other CPU (taskset):
+ * autocannon, in Node on one core, saturated before Bun and Deno did and
+ * reported ratios near 1.0 that hid the server's cost.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliCommand, ROOT, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
-import { onCpu, ratio, runToEnd, startPrinting, type Row, type Started } from './util.ts';
+import { onCpu, ratio, RUNTIMES, runToEnd, startPrinting, type Row, type Started } from './util.ts';
 
-const RUNTIMES = (process.env.BENCH_RUNTIMES?.split(',') ?? ['node', 'bun', 'deno']) as Runtime[];
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Math.min(Number(process.env.BENCH_SECONDS ?? 4), 30);
+const ROUNDS = Math.min(Number(process.env.BENCH_ROUNDS ?? 3), 10);
+const CONNECTIONS = 50;
+const WRK = process.env.WRK ?? 'wrk';
 const BIN = join(ROOT, 'node_modules', '.bin');
+const PATH = '/api/terminals';
 
 function bareCommand(runtime: Runtime): [string, string[]] {
   switch (runtime) {
@@ -27,61 +36,84 @@ function bareCommand(runtime: Runtime): [string, string[]] {
 interface Load {
   rps: number;
   p99: number;
+  /** Server CPU time (user + system, all threads) per request, in µs: steadier than req/s on a shared machine. */
+  cpuUs: number;
 }
 
-async function load(url: string, headers: Record<string, string>): Promise<Load> {
-  const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-  const out = await runToEnd(...onCpu(1, 'node', [
-    join(ROOT, 'node_modules/autocannon/autocannon.js'),
-    '-j',
-    '-c',
-    '50',
-    '-d',
-    String(SECONDS),
-    ...headerArgs,
-    url,
-  ]));
-  const result = JSON.parse(out);
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`load on ${url} saw ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, p99: result.latency.p99 };
+/** A process's CPU time so far (user + system, every thread), in seconds. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** wrk's latency figures ("812.00us", "1.20ms", "2.01s") in ms. */
+function millis(text: string): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(text)!;
+  return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2] as 'us' | 'ms' | 's'];
+}
+
+async function load(server: Started, headers: Record<string, string>, seconds = SECONDS): Promise<Load> {
+  const url = server.url + PATH;
+  const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const cpuBefore = cpuSeconds(server.child.pid!);
+  const out = await runToEnd(...onCpu(1, WRK, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...headerArgs, url]), (seconds + 30) * 1000);
+  const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const errors = /Socket errors: (.*)/.exec(out);
+  if (bad || errors) throw new Error(`load on ${url} saw ${bad?.[1] ?? 0} non-2xx responses, socket errors: ${errors?.[1] ?? 'none'}`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
+  const p99 = millis(/^\s+99%\s+(\S+)/m.exec(out)![1]!);
+  const requests = Number(/(\d+) requests in/.exec(out)![1]);
+  return { rps, p99, cpuUs: ((cpuSeconds(server.child.pid!) - cpuBefore) / requests) * 1e6 };
+}
+
+/** Says once, clearly, when wrk is missing (the bench cannot run without it). */
+function requireWrk(): void {
+  if (spawnSync(WRK, ['--version']).error) throw new Error(`the gate bench needs wrk (Debian: apt-get install wrk; or WRK=/path/to/wrk)`);
 }
 
 export async function gateBenchmark(): Promise<Row[]> {
+  requireWrk();
   const rows: Row[] = [];
   for (const runtime of RUNTIMES) {
-    const home = tempHome();
-    const [command, args] = cliCommand(runtime, ['serve', '--host', '0.0.0.0', '--port', '0']);
-    const [bareCmd, bareArgs] = bareCommand(runtime);
-    let gated: Started | undefined;
-    let bare: Started | undefined;
+    const exposedHome = tempHome();
+    const localHome = tempHome();
+    const servers: Started[] = [];
     try {
-      gated = await startPrinting(...onCpu(0, command, args), serverEnv(home));
-      bare = await startPrinting(...onCpu(0, bareCmd, bareArgs));
-      const token = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).authToken as string;
+      const start = async (command: [string, string[]], env?: Record<string, string>) => {
+        const server = await startPrinting(...onCpu(0, ...command), env);
+        servers.push(server);
+        return server;
+      };
+      const exposed = await start(cliCommand(runtime, ['serve', '--host', '0.0.0.0', '--port', '0']), serverEnv(exposedHome));
+      const local = await start(cliCommand(runtime, ['serve', '--port', '0']), serverEnv(localHome));
+      const bare = await start(bareCommand(runtime));
+      const token = JSON.parse(readFileSync(join(exposedHome, 'config.json'), 'utf8')).authToken as string;
+      // The same header to all three (the bare app and local mode ignore it, but it is parsed).
       const auth = { authorization: `Bearer ${token}` };
-      // The same request to both (the bare app ignores the header, but parses it).
-      // Warm both up (JIT), then alternate rounds so drift hits both alike.
-      await load(`${bare.url}/api/tokens`, auth);
-      await load(`${gated.url}/api/tokens`, auth);
-      const bareRuns: Load[] = [];
-      const gatedRuns: Load[] = [];
+      const targets = { bare, local, exposed };
+      // Warm up (JIT), then alternate rounds so drift hits all alike.
+      for (const server of Object.values(targets)) await load(server, auth, 2);
+      const runs: Record<keyof typeof targets, Load[]> = { bare: [], local: [], exposed: [] };
       for (let round = 0; round < ROUNDS; round++) {
-        bareRuns.push(await load(`${bare.url}/api/tokens`, auth));
-        gatedRuns.push(await load(`${gated.url}/api/tokens`, auth));
+        for (const [name, server] of Object.entries(targets)) runs[name as keyof typeof targets].push(await load(server, auth));
       }
-      const mean = (runs: Load[], key: keyof Load) => runs.reduce((sum, run) => sum + run[key], 0) / runs.length;
-      const bareRps = mean(bareRuns, 'rps');
-      const gatedRps = mean(gatedRuns, 'rps');
+      const mean = (name: keyof typeof targets, key: keyof Load) => runs[name].reduce((sum, run) => sum + run[key], 0) / runs[name].length;
       rows.push({
         runtime,
-        'bare req/s': Math.round(bareRps),
-        'gated req/s': Math.round(gatedRps),
-        'req/s ratio (target ≥ 0.90×)': ratio(gatedRps, bareRps),
-        'bare p99 ms': mean(bareRuns, 'p99').toFixed(1),
-        'gated p99 ms': mean(gatedRuns, 'p99').toFixed(1),
+        'bare Hono req/s': Math.round(mean('bare', 'rps')),
+        'termgate local req/s': Math.round(mean('local', 'rps')),
+        'termgate exposed + token req/s': Math.round(mean('exposed', 'rps')),
+        'whole request: exposed / bare (target ≥ 0.90×)': ratio(mean('exposed', 'rps'), mean('bare', 'rps')),
+        'same route: exposed / local': ratio(mean('exposed', 'rps'), mean('local', 'rps')),
+        'server CPU µs/request bare / local / exposed': (['bare', 'local', 'exposed'] as const).map((n) => mean(n, 'cpuUs').toFixed(1)).join(' / '),
+        'CPU per request: bare / exposed': ratio(mean('bare', 'cpuUs'), mean('exposed', 'cpuUs')),
+        'p99 ms bare / local / exposed': ['bare', 'local', 'exposed'].map((n) => mean(n as keyof typeof targets, 'p99').toFixed(2)).join(' / '),
       });
     } finally {
-      await Promise.all([gated?.stop(), bare?.stop()]);
+      await Promise.all(servers.map((server) => server.stop()));
+      rmSync(exposedHome, { recursive: true, force: true });
+      rmSync(localHome, { recursive: true, force: true });
     }
   }
   return rows;

@@ -5,7 +5,9 @@
  * processes. Pick some with `npm run bench -- gate stream`.
  */
 import { echoBenchmark } from './echo.ts';
+import { emulatorBenchmark } from './emulator.ts';
 import { gateBenchmark } from './gate.ts';
+import { manyBenchmark } from './many.ts';
 import { runBenchmark } from './run.ts';
 import { stalledBenchmark } from './stalled.ts';
 import { streamBenchmark } from './stream.ts';
@@ -15,7 +17,9 @@ const BENCHMARKS: Record<string, { title: string; run: () => Promise<Row[]> }> =
   gate: { title: `Gate cost: authenticated GET in exposed mode vs bare Hono (same runtime, same run; ${pinningNote()})`, run: gateBenchmark },
   stream: { title: 'WebSocket output throughput vs a bare PTY (same command, same run)', run: streamBenchmark },
   run: { title: '`run` of `true` over REST: shell integration vs the marker method vs spawning `bash -c true` (same run)', run: runBenchmark },
+  many: { title: 'Many terminals: 50 streaming at once, one WebSocket client each, vs 50 bare PTYs (same run); server RSS per idle terminal', run: manyBenchmark },
   stalled: { title: 'A client that stops reading while ~76 MiB stream to a healthy one: server RSS growth (same server, after a warm-up)', run: stalledBenchmark },
+  emulator: { title: 'The screen emulator (@xterm/headless): parse rate, from a first GET /screen over the scrollback held', run: emulatorBenchmark },
   echo: { title: 'Keystroke echo through /ws vs a bare PTY (`cat`, one character at a time, same run)', run: echoBenchmark },
 };
 

@@ -9,6 +9,14 @@
  * seconds from the go line to its terminal.exit event, and whether the
  * offsets were contiguous. Output frames are not JSON-parsed (only their
  * offsets, at the end of the frame), so the sink costs little per byte.
+ *
+ * Modes (environment):
+ *   SINK_WATCH_ONLY=1  no subscription, only the exit event (the server's PTY path alone)
+ *   SINK_PER_CLIENT=1  every client gets a terminal of its own running the command
+ *                      (the many-terminals bench); all start on one go
+ *   SINK_STALLED=1     one more client subscribes and then stops reading (its socket
+ *                      paused); it is reported last, with `stalled: true` and the close
+ *                      code the server gave it
  */
 import WebSocket from 'ws';
 
@@ -69,54 +77,82 @@ const clients = await Promise.all(Array.from({ length: count }, connect));
 const heartbeat = setInterval(() => {
   for (const client of clients) if (client.ws.readyState === WebSocket.OPEN) client.ws.send('{"type":"heartbeat"}');
 }, 20_000);
-const first = clients[0];
-const terminal = await request(first, {
-  type: 'command',
-  command: 'terminal.create',
-  params: { command: 'sh', args: ['-c', `stty -echo; printf R; read go; ${command}`] },
-});
+const perClient = Boolean(process.env.SINK_PER_CLIENT);
+const script = ['-c', `stty -echo; printf R; read go; ${command}`];
 // "R" says echo is off and the shell waits: the go line will not be echoed, so
 // every byte after offset 1 is the command's output.
 const READY = 1;
-for (let i = 0; ; i++) {
-  const read = await request(first, { type: 'command', command: 'terminal.read', params: { terminalId: terminal.id } });
-  if (read.next >= READY) break;
-  if (i > 500) throw new Error('terminal did not get ready');
-  await new Promise((resolve) => setTimeout(resolve, 10));
+
+async function createReady(client) {
+  const terminal = await request(client, { type: 'command', command: 'terminal.create', params: { command: 'sh', args: script } });
+  for (let i = 0; ; i++) {
+    const read = await request(client, { type: 'command', command: 'terminal.read', params: { terminalId: terminal.id } });
+    if (read.next >= READY) return terminal.id;
+    if (i > 1000) throw new Error('terminal did not get ready');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
+
+const first = clients[0];
+const terminalIds = perClient ? await Promise.all(clients.map(createReady)) : [await createReady(first)];
 const exited = clients.map(
-  (client) =>
+  (client, i) =>
     new Promise((resolve) => {
-      client.terminalId = terminal.id;
+      client.terminalId = terminalIds[perClient ? i : 0];
       client.onExit = resolve;
     }),
 );
-// SINK_WATCH_ONLY=1: no subscription, only the exit event (the server's PTY path alone).
 if (!process.env.SINK_WATCH_ONLY) {
-  await Promise.all(clients.map((client) => request(client, { type: 'subscribe', terminalId: terminal.id, since: READY })));
+  await Promise.all(clients.map((client) => request(client, { type: 'subscribe', terminalId: client.terminalId, since: READY })));
+}
+let stalled;
+if (process.env.SINK_STALLED) {
+  stalled = await connect();
+  await request(stalled, { type: 'subscribe', terminalId: terminalIds[0], since: READY });
+  // Never read again: the kernel's buffers fill, then the server's queue.
+  stalled.ws._socket.pause();
+  stalled.closed = new Promise((resolve) => stalled.ws.once('close', (code) => resolve(code)));
 }
 const t0 = performance.now();
-await request(first, { type: 'command', command: 'terminal.input', params: { terminalId: terminal.id, data: 'go\n' } });
+await Promise.all(
+  terminalIds.map((terminalId, i) =>
+    request(perClient ? clients[i] : first, { type: 'command', command: 'terminal.input', params: { terminalId, data: 'go\n' } }),
+  ),
+);
 const timeout = setTimeout(() => {
   console.error(`ws-sink: timed out; received ${clients.map((c) => c.next).join(', ')}`);
   process.exit(2);
 }, 600_000);
 await Promise.all(exited);
 clearTimeout(timeout);
-await request(first, { type: 'command', command: 'terminal.close', params: { terminalId: terminal.id } }).catch(() => undefined);
+await Promise.all(
+  terminalIds.map((terminalId, i) =>
+    request(perClient ? clients[i] : first, { type: 'command', command: 'terminal.close', params: { terminalId } }).catch(() => undefined),
+  ),
+);
+let stalledResult = [];
+if (stalled) {
+  // Reading again lets the close frame (4008) through, or shows the server dropped the socket (1006).
+  stalled.done = true;
+  stalled.ws._socket.resume();
+  const code = await Promise.race([stalled.closed, new Promise((resolve) => setTimeout(() => resolve(-1), 10_000))]);
+  stalledResult = [{ stalled: true, bytes: stalled.next < 0 ? 0 : stalled.next - stalled.start, closedWith: code }];
+}
 console.log(
-  JSON.stringify(
-    clients.map((client) => ({
+  JSON.stringify([
+    ...clients.map((client) => ({
       bytes: client.next < 0 ? 0 : client.next - client.start,
       seconds: (client.exitAt - t0) / 1000,
       contiguous: client.contiguous,
       ...(client.exitAt === 0 ? { closedWith: client.closedWith } : {}),
     })),
-  ),
+    ...stalledResult,
+  ]),
 );
 clearInterval(heartbeat);
 for (const client of clients) {
   client.done = true;
   client.ws.close();
 }
+stalled?.ws.terminate();
 process.exit(0);

@@ -55,6 +55,8 @@ export const ConfigSchema = z.object({
   requireToken: z.boolean().default(false),
   /** The audit log ($TERMGATE_HOME/audit.jsonl): `recordInput` also records the typed text itself. */
   audit: z.object({ recordInput: z.boolean().default(false) }).default({ recordInput: false }),
+  /** `persistent`: new terminals outlive the server unless a create says otherwise (docs/persistent.md). */
+  terminals: z.object({ persistent: z.boolean().default(false) }).default({ persistent: false }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

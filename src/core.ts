@@ -78,6 +78,8 @@ export class Core {
     this.listener = new Listener(platform.listen, this.fetch, (line) => platform.log(line), listen);
     this.terminals = new PtyTerminalManager({
       pty: platform.pty,
+      sessions: platform.sessions,
+      persistentByDefault: () => this.config.current.terminals.persistent,
       system: platform.system,
       limits: () => this.config.current.limits,
       log: (line) => platform.log(line),
@@ -291,6 +293,8 @@ export class Core {
 
   async start(host: string, port: number): Promise<ListenState> {
     const state = await this.listener.start(host, port);
+    // Only once the port is ours: a server that finds another termgate there must not take its terminals.
+    await this.terminals.adopt();
     this.#followConfigFile();
     return state;
   }

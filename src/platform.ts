@@ -57,6 +57,49 @@ export interface PtyHost {
   spawn(options: PtySpawnOptions): PtyProcess;
 }
 
+/**
+ * A PTY owned by a holder process outside the server (docs/persistent.md): it
+ * outlives the server, and the next server takes it over with its output.
+ * onData starts with the output the holder still keeps (from `startOffset`);
+ * onExit also fires, with (null, null), when the holder vanished.
+ */
+export interface HeldPty extends PtyProcess {
+  /** Stream offset of the first byte onData delivers (0 unless older output left the bounded log). */
+  readonly startOffset: number;
+  /** The size the PTY has now (a resize may have come after the saved state). */
+  readonly cols: number;
+  readonly rows: number;
+  /** Keeps `text` as `name` beside the terminal's log (mode 0600), for the server after this one. */
+  save(name: string, text: string): void;
+  /** Lets go without ending anything: the holder keeps the PTY (server shutdown). No exit is reported. */
+  detach(): void;
+  /** After the exit (kill() first if it runs): the holder is gone and the terminal's files are removed. */
+  remove(): Promise<void>;
+}
+
+/** A terminal found under the sessions directory at start: what the last server saved, and its PTY. */
+export interface FoundSession {
+  id: string;
+  /** The files save() wrote, by name. */
+  saved: Record<string, string>;
+  pty: HeldPty;
+}
+
+/** Persistent terminals: holder processes, their logs and sockets under $TERMGATE_HOME (docs/persistent.md). */
+export interface PersistentSessions {
+  /**
+   * Starts a holder for terminal `id` that spawns `options` and keeps the newest
+   * `logBytes` of its output on disk. `saved` is written first, as save() would.
+   */
+  spawn(id: string, options: PtySpawnOptions, logBytes: number, saved: Record<string, string>): Promise<HeldPty>;
+  /**
+   * Every terminal a previous server left: live holders re-attached, those whose
+   * holder is gone read back from disk (exited). One held by another running
+   * server is left alone (and logged).
+   */
+  adopt(): Promise<FoundSession[]>;
+}
+
 // ---- WebSocket ---------------------------------------------------------------
 
 /** One open WebSocket, the same on every runtime. The protocol code is written against this only. */
@@ -171,6 +214,8 @@ export interface Platform {
   storage: ConfigStorage;
   system: SystemInfo;
   pty: PtyHost;
+  /** Persistent terminals (docs/persistent.md); without it, `persistent: true` is refused. */
+  sessions?: PersistentSessions | undefined;
   upgradeWebSocket: UpgradeWebSocket;
   /** Where audit lines go; without it (unit tests) they are kept in memory only. */
   audit?: AuditStorage | undefined;

@@ -90,8 +90,11 @@ export interface RunningServer {
   process: ChildProcess;
   /** Everything the server printed so far (stdout + stderr). */
   output(): string;
-  /** SIGTERM, wait for exit (SIGKILL after a grace period); resolves with the exit code. */
-  stop(): Promise<number | null>;
+  /**
+   * SIGTERM, wait for exit (SIGKILL after a grace period); resolves with the exit code.
+   * `SIGKILL`: a crash, no shutdown at all (persistent terminals: docs/persistent.md).
+   */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
 }
 
 const LISTEN_LINES = {
@@ -142,9 +145,9 @@ export async function startServer(runtime: Runtime, options: StartOptions = {}):
     home,
     process: child,
     output: () => output,
-    async stop() {
+    async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
+        child.kill(signal);
         const grace = setTimeout(() => child.kill('SIGKILL'), 8000);
         await exited;
         clearTimeout(grace);

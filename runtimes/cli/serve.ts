@@ -7,7 +7,8 @@ import { Core } from '../../src/core.ts';
 import { isAddressInUse } from '../../src/listener.ts';
 import { FileAuditStorage, auditPath } from '../host/audit-file.ts';
 import { envPort, envToken } from '../host/env.ts';
-import { configStorage, openConfig } from '../host/home.ts';
+import { configStorage, openConfig, sessionsDir } from '../host/home.ts';
+import { HolderSessions } from '../holder/sessions.ts';
 import { nodeSystem } from '../host/system.ts';
 import { privateUnixSockets, removeOwnSocket } from '../host/unix-socket.ts';
 import { CliError } from './errors.ts';
@@ -39,15 +40,19 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
   // until PUT /api/settings/connections (or `termgate expose`) changes them.
   const host = options.host ?? (config.current.expose ? '0.0.0.0' : '127.0.0.1');
   const port = portGiven ?? config.current.apiPort;
+  const log = (line: string) => console.error(`termgate: ${line}`);
+  const { holder, ...runtime } = wiring;
+  const sessions = holder && new HolderSessions(sessionsDir(options.dev), holder, () => config.current.limits.scrollbackBytes, log);
   const core = new Core({
     platform: {
-      ...wiring,
+      ...runtime,
+      sessions,
       listen: privateUnixSockets(wiring.listen),
       storage,
       audit: new FileAuditStorage(auditPath(options.dev)),
       system: nodeSystem,
       envToken: envToken(),
-      log: (line) => console.error(`termgate: ${line}`),
+      log,
     },
     config,
     listen,

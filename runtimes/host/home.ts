@@ -9,6 +9,11 @@ export function termgateHome(): string {
   return process.env.TERMGATE_HOME || join(homedir(), '.termgate');
 }
 
+/** Persistent terminals' holders and logs (docs/persistent.md); --dev servers keep their own. */
+export function sessionsDir(dev: boolean): string {
+  return join(termgateHome(), dev ? 'sessions-dev' : 'sessions');
+}
+
 export function configPath(dev: boolean): string {
   return join(termgateHome(), dev ? 'config.dev.json' : 'config.json');
 }

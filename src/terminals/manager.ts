@@ -2,11 +2,14 @@
  * The terminal manager: real PTYs from the runtime's PtyHost, each with a
  * bounded scrollback addressed by byte offsets, its exit status, and `run`.
  * Events go to subscribers synchronously, in the order things happen.
+ * Persistent terminals (docs/persistent.md) get their PTY from a holder
+ * process instead, and their state is saved beside its log for the next server.
  */
+import { z } from 'zod';
 import type { Limits } from '../config.ts';
 import { TermgateError } from '../errors.ts';
 import { randomHex } from '../hex.ts';
-import type { PtyHost, PtyProcess, SystemInfo } from '../platform.ts';
+import type { FoundSession, HeldPty, PersistentSessions, PtyHost, PtyProcess, PtySpawnOptions, SystemInfo } from '../platform.ts';
 import { LIMITS } from './limits.ts';
 import { Runner } from './run.ts';
 import { Scrollback } from './scrollback.ts';
@@ -30,9 +33,46 @@ import { Utf8Chunker, decodeUtf8 } from './utf8.ts';
 
 /** How long close() waits for a killed terminal to report its exit before forgetting it anyway. */
 const CLOSE_WAIT_MS = 3000;
+/** A persistent terminal's state is saved at most this often (and at shutdown). */
+const SAVE_DELAY_MS = 250;
+/** What a persistent terminal's holder keeps for the next server: the terminal, and its command records. */
+const META_FILE = 'terminal.json';
+const COMMANDS_FILE = 'commands.json';
+
+/** The saved terminal (META_FILE): what a new server needs to show it again. It holds the nonce: the file is 0600. */
+const SavedTerminal = z.object({
+  name: z.string(),
+  command: z.string(),
+  args: z.array(z.string()),
+  cwd: z.string(),
+  createdAt: z.string(),
+  integration: z.object({ dialect: z.enum(['posix', 'fish']), nonce: z.string() }).nullable(),
+});
+type SavedTerminal = z.infer<typeof SavedTerminal>;
+
+/** The saved command records (COMMANDS_FILE), as tracker.records() gave them. */
+const SavedRecords = z.array(
+  z.object({
+    seq: z.number().int(),
+    command: z.string(),
+    source: z.enum(['run', 'typed']),
+    cwd: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    durationMs: z.number().nullable(),
+    exitCode: z.number().int().nullable(),
+    startOffset: z.number().int(),
+    outputOffset: z.number().int(),
+    endOffset: z.number().int().nullable(),
+  }),
+);
 
 export interface TerminalManagerOptions {
   pty: PtyHost;
+  /** Persistent terminals' holders; without them `persistent: true` is refused. */
+  sessions?: PersistentSessions | undefined;
+  /** The config's terminals.persistent, read at each create. */
+  persistentByDefault?: (() => boolean) | undefined;
   system: SystemInfo;
   /** Read at each use, so limits changed in the config apply to new terminals. */
   limits: () => Readonly<Limits>;
@@ -42,13 +82,18 @@ export interface TerminalManagerOptions {
 interface Terminal {
   info: TerminalInfo;
   pty: PtyProcess;
+  /** A persistent terminal's holder (the same object as pty). */
+  held: HeldPty | undefined;
+  /** A save of its state is due. */
+  saveTimer: ReturnType<typeof setTimeout> | undefined;
   scrollback: Scrollback;
   chunker: Utf8Chunker;
   exited: Promise<void>;
+  markExited: () => void;
   /** Set by the first close(): later calls wait for the same one. */
   closing: Promise<void> | undefined;
   /** Shell integration, when the shell was started with it: the sequences its hooks print, and what they say. */
-  integration: { scanner: OscScanner; tracker: ShellTracker; pending: TerminalEvent[] } | undefined;
+  integration: { scanner: OscScanner; tracker: ShellTracker; pending: TerminalEvent[]; nonce: string } | undefined;
 }
 
 /** The TerminalManager over real PTYs (the runtime's PtyHost). */
@@ -115,6 +160,9 @@ export class PtyTerminalManager implements TerminalManager {
 
   async create(options: CreateTerminalOptions): Promise<TerminalInfo> {
     this.#checkCapacity();
+    const persistent = options.persistent ?? this.#options.persistentByDefault?.() ?? false;
+    const sessions = this.#options.sessions;
+    if (persistent && !sessions) throw new TermgateError('bad_request', 'persistent: this server cannot keep terminals beyond its life (no holder for this runtime)');
     this.#pendingCreates++;
     let terminal: Terminal;
     try {
@@ -135,61 +183,172 @@ export class PtyTerminalManager implements TerminalManager {
       const nonce = randomHex(16);
       const launch = shell && dir !== null ? integrationLaunch(shell, args, env, dir, nonce) : null;
       if (this.#shuttingDown) throw new TermgateError('conflict', 'the server is shutting down');
-      let pty: PtyProcess;
-      try {
-        pty = this.#options.pty.spawn({ command: resolved, args: launch?.args ?? args, cwd, env: launch?.env ?? env, cols, rows });
-      } catch (error) {
-        throw new TermgateError('bad_request', `command: could not start ${command}: ${error instanceof Error ? error.message : String(error)}`);
-      }
       const id = randomHex(8);
       this.#counter++;
-      let markExited!: () => void;
-      terminal = {
-        info: {
-          id,
-          name: options.name ?? `terminal-${this.#counter}`,
-          command,
-          args,
-          cwd,
-          cols,
-          rows,
-          pid: pty.pid,
-          createdAt: new Date().toISOString(),
-          exited: false,
-          exitCode: null,
-          shellIntegration: 'none',
-        },
-        pty,
-        scrollback: new Scrollback(this.#options.limits().scrollbackBytes),
-        chunker: new Utf8Chunker(),
-        exited: new Promise((resolve) => (markExited = resolve)),
-        closing: undefined,
-        integration: undefined,
+      const saved: SavedTerminal = {
+        name: options.name ?? `terminal-${this.#counter}`,
+        command,
+        args,
+        cwd,
+        createdAt: new Date().toISOString(),
+        integration: launch ? { dialect: shell === 'fish' ? 'fish' : 'posix', nonce } : null,
       };
-      if (launch) {
-        terminal.integration = {
-          scanner: new OscScanner(INTEGRATION_PREFIXES),
-          tracker: this.#tracker(terminal, shell === 'fish' ? 'fish' : 'posix', nonce),
-          pending: [],
-        };
+      const spawnOptions: PtySpawnOptions = { command: resolved, args: launch?.args ?? args, cwd, env: launch?.env ?? env, cols, rows };
+      let pty: PtyProcess;
+      let held: HeldPty | undefined;
+      try {
+        if (persistent) {
+          held = await sessions!.spawn(id, spawnOptions, this.#options.limits().scrollbackBytes, { [META_FILE]: JSON.stringify(saved) });
+          pty = held;
+        } else {
+          pty = this.#options.pty.spawn(spawnOptions);
+        }
+      } catch (error) {
+        if (error instanceof TermgateError) throw error;
+        throw new TermgateError('bad_request', `command: could not start ${command}: ${error instanceof Error ? error.message : String(error)}`);
       }
-      this.#terminals.set(id, terminal);
-      pty.onData((chunk) => this.#output(terminal, terminal.chunker.push(chunk)));
-      pty.onExit((code, signal) => {
-        this.#output(terminal, terminal.chunker.flush());
-        terminal.info.exited = true;
-        // Killed by a signal: report it as a shell would ($? = 128 + signal number).
-        terminal.info.exitCode = signal ? 128 + signal : code;
-        terminal.integration?.tracker.exited(terminal.info.exitCode, terminal.scrollback.end);
-        this.#flushCommandEvents(terminal);
-        this.#emit({ type: 'terminal.exit', terminalId: id, exitCode: terminal.info.exitCode, signal });
-        markExited();
-      });
+      if (held && this.#shuttingDown) {
+        held.kill();
+        void held.remove();
+        throw new TermgateError('conflict', 'the server is shutting down');
+      }
+      terminal = this.#terminal(id, saved, pty, held, { cols, rows, start: held?.startOffset ?? 0, restored: false });
+      this.#register(terminal);
     } finally {
       this.#pendingCreates--;
     }
     this.#emit({ type: 'terminal.created', terminalId: terminal.info.id, terminal: { ...terminal.info } });
     return { ...terminal.info };
+  }
+
+  /** A terminal as the manager keeps it (not yet registered). */
+  #terminal(id: string, saved: SavedTerminal, pty: PtyProcess, held: HeldPty | undefined, at: { cols: number; rows: number; start: number; restored: boolean }): Terminal {
+    let markExited!: () => void;
+    const exited = new Promise<void>((resolve) => (markExited = resolve));
+    const terminal: Terminal = {
+      info: {
+        id,
+        name: saved.name,
+        command: saved.command,
+        args: saved.args,
+        cwd: saved.cwd,
+        cols: at.cols,
+        rows: at.rows,
+        pid: pty.pid,
+        createdAt: saved.createdAt,
+        exited: false,
+        exitCode: null,
+        shellIntegration: 'none',
+        persistent: held !== undefined,
+        restored: at.restored,
+      },
+      pty,
+      held,
+      saveTimer: undefined,
+      scrollback: new Scrollback(this.#options.limits().scrollbackBytes, at.start),
+      chunker: new Utf8Chunker(),
+      exited,
+      markExited,
+      closing: undefined,
+      integration: undefined,
+    };
+    if (saved.integration) {
+      const { dialect, nonce } = saved.integration;
+      terminal.integration = { scanner: new OscScanner(INTEGRATION_PREFIXES), tracker: this.#tracker(terminal, dialect, nonce), pending: [], nonce };
+    }
+    return terminal;
+  }
+
+  /** Adds the terminal and follows its PTY: output into the scrollback, then the exit. */
+  #register(terminal: Terminal): void {
+    const { id } = terminal.info;
+    this.#terminals.set(id, terminal);
+    terminal.pty.onData((chunk) => this.#output(terminal, terminal.chunker.push(chunk)));
+    terminal.pty.onExit((code, signal) => {
+      this.#output(terminal, terminal.chunker.flush());
+      terminal.info.exited = true;
+      // Killed by a signal: report it as a shell would ($? = 128 + signal number).
+      terminal.info.exitCode = signal ? 128 + signal : code;
+      terminal.integration?.tracker.exited(terminal.info.exitCode, terminal.scrollback.end);
+      this.#flushCommandEvents(terminal);
+      this.#emit({ type: 'terminal.exit', terminalId: id, exitCode: terminal.info.exitCode, signal });
+      terminal.markExited();
+    });
+  }
+
+  /**
+   * Takes over what a previous server left under the sessions directory. The
+   * output the holder kept arrives through onData before it returns, so the
+   * shell's records are rebuilt from it; then the saved ones put back what the
+   * last server knew of them (times, run's commands).
+   */
+  async adopt(): Promise<void> {
+    const sessions = this.#options.sessions;
+    if (!sessions) return;
+    let found: FoundSession[];
+    try {
+      found = await sessions.adopt();
+    } catch (error) {
+      this.#options.log(`persistent terminals: could not look for them (${error instanceof Error ? error.message : String(error)})`);
+      return;
+    }
+    for (const session of found) {
+      try {
+        this.#restore(session);
+      } catch (error) {
+        this.#terminals.delete(session.id);
+        session.pty.detach();
+        this.#options.log(`persistent terminal ${session.id}: could not restore it, left as it is (${error instanceof Error ? error.message : String(error)})`);
+      }
+    }
+  }
+
+  #restore({ id, saved, pty }: FoundSession): void {
+    if (this.#terminals.has(id)) throw new Error('a terminal with this id exists');
+    const meta = SavedTerminal.parse(JSON.parse(saved[META_FILE] ?? 'null'));
+    const terminal = this.#terminal(id, meta, pty, pty, { cols: pty.cols, rows: pty.rows, start: pty.startOffset, restored: true });
+    this.#register(terminal);
+    const records = saved[COMMANDS_FILE];
+    if (terminal.integration && records !== undefined) {
+      const parsed = SavedRecords.safeParse(JSON.parse(records));
+      if (parsed.success) terminal.integration.tracker.restore(parsed.data);
+      else this.#options.log(`persistent terminal ${id}: its saved command records are unreadable; rebuilt from its log only`);
+    }
+    // Events of the replay had no one to go to.
+    if (terminal.integration) terminal.integration.pending.length = 0;
+    const number = /^terminal-(\d+)$/.exec(meta.name)?.[1];
+    if (number !== undefined) this.#counter = Math.max(this.#counter, Number(number));
+    this.#emit({ type: 'terminal.created', terminalId: id, terminal: { ...terminal.info } });
+  }
+
+  /** Saves a persistent terminal's state soon (several changes, one write). */
+  #saveSoon(terminal: Terminal): void {
+    if (!terminal.held || terminal.saveTimer !== undefined || terminal.closing) return;
+    terminal.saveTimer = setTimeout(() => {
+      terminal.saveTimer = undefined;
+      this.#save(terminal);
+    }, SAVE_DELAY_MS);
+  }
+
+  #save(terminal: Terminal): void {
+    clearTimeout(terminal.saveTimer);
+    terminal.saveTimer = undefined;
+    const { held, info, integration } = terminal;
+    if (!held) return;
+    const saved: SavedTerminal = {
+      name: info.name,
+      command: info.command,
+      args: info.args,
+      cwd: info.cwd,
+      createdAt: info.createdAt,
+      integration: integration ? { dialect: integration.tracker.dialect, nonce: integration.nonce } : null,
+    };
+    try {
+      held.save(META_FILE, JSON.stringify(saved));
+      if (integration) held.save(COMMANDS_FILE, JSON.stringify(integration.tracker.records()));
+    } catch (error) {
+      this.#options.log(`persistent terminal ${info.id}: could not save its state (${error instanceof Error ? error.message : String(error)})`);
+    }
   }
 
   #output(terminal: Terminal, bytes: Uint8Array): void {
@@ -213,10 +372,19 @@ export class PtyTerminalManager implements TerminalManager {
   #tracker(terminal: Terminal, dialect: 'posix' | 'fish', nonce: string): ShellTracker {
     const terminalId = terminal.info.id;
     return new ShellTracker(dialect, nonce, terminal.info.cwd, {
-      started: (command) => terminal.integration?.pending.push({ type: 'command.started', terminalId, command }),
-      finished: (command) => terminal.integration?.pending.push({ type: 'command.finished', terminalId, command }),
+      started: (command) => {
+        terminal.integration?.pending.push({ type: 'command.started', terminalId, command });
+        this.#saveSoon(terminal);
+      },
+      finished: (command) => {
+        terminal.integration?.pending.push({ type: 'command.finished', terminalId, command });
+        this.#saveSoon(terminal);
+      },
       active: () => (terminal.info.shellIntegration = 'active'),
-      cwd: (dir) => (terminal.info.cwd = dir),
+      cwd: (dir) => {
+        terminal.info.cwd = dir;
+        this.#saveSoon(terminal);
+      },
     });
   }
 
@@ -253,6 +421,7 @@ export class PtyTerminalManager implements TerminalManager {
     terminal.pty.resize(cols, rows);
     terminal.info.cols = cols;
     terminal.info.rows = rows;
+    this.#saveSoon(terminal);
     this.#emit({ type: 'terminal.resized', terminalId: id, cols, rows });
   }
 
@@ -276,6 +445,10 @@ export class PtyTerminalManager implements TerminalManager {
         await Promise.race([terminal.exited, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
         clearTimeout(timer);
         if (!terminal.info.exited) this.#options.log(`terminal ${id} (pid ${terminal.info.pid}) did not report its exit after kill`);
+      }
+      if (terminal.held) {
+        clearTimeout(terminal.saveTimer);
+        await terminal.held.remove();
       }
     } finally {
       this.#emit({ type: 'terminal.closed', terminalId: id });
@@ -342,6 +515,13 @@ export class PtyTerminalManager implements TerminalManager {
 
   async closeAll(): Promise<void> {
     this.#shuttingDown = true;
+    // Persistent ones are let go, still running, with their state saved for the next server.
+    for (const [id, terminal] of this.#terminals) {
+      if (!terminal.held || terminal.closing) continue;
+      this.#save(terminal);
+      terminal.held.detach();
+      this.#terminals.delete(id);
+    }
     await Promise.all([...this.#terminals.keys()].map((id) => this.close(id).catch(() => undefined)));
   }
 }

@@ -48,6 +48,8 @@ export const Terminal = z.object({
   shellIntegration: z
     .enum(['active', 'none'])
     .describe('"active": the shell reports every command (list_commands) and run types the command as it is; "none": run uses visible markers.'),
+  persistent: z.boolean().describe('true: held by a process of its own, it survives a restart of the server.'),
+  restored: z.boolean().describe('true: this server took it over after the server that created it stopped.'),
 });
 
 export const CommandRecord = z.object({
@@ -196,6 +198,10 @@ export const OPERATIONS = [
         .boolean()
         .optional()
         .describe('false: start bash, zsh or fish without termgate\'s shell integration (default true; docs/terminals.md says what it does).'),
+      persistent: z
+        .boolean()
+        .optional()
+        .describe('true: the terminal outlives the server (a restart, a crash) and the next server takes it over, output included (default: the config\'s terminals.persistent, false).'),
     }),
     result: Terminal,
     readOnly: false,

@@ -17,10 +17,13 @@ export class Scrollback {
   #length = 0;
   #end = 0;
 
-  constructor(capacity: number) {
+  /** `start`: the offset of the first byte written (a persistent terminal's log may begin after 0). */
+  constructor(capacity: number, start = 0) {
     if (!Number.isInteger(capacity) || capacity < 4) throw new RangeError('scrollback capacity must be an integer >= 4');
+    if (!Number.isSafeInteger(start) || start < 0) throw new RangeError('scrollback start must be a non-negative integer');
     this.capacity = capacity;
     this.#buffer = new Uint8Array(Math.min(capacity, INITIAL_SIZE));
+    this.#end = start;
   }
 
   /** Offset of the oldest byte still held. */

@@ -21,6 +21,10 @@ export interface TerminalInfo {
   exitCode: number | null;
   /** "active" once the shell's hooks report its prompt; "none" before that, and for every other program. */
   shellIntegration: 'active' | 'none';
+  /** Held by a process of its own, so it outlives the server (docs/persistent.md). */
+  persistent: boolean;
+  /** Re-attached by this server after the one that created it stopped. */
+  restored: boolean;
 }
 
 /** One command, typed or run, as the shell's integration reported it (docs/terminals.md). */
@@ -53,6 +57,8 @@ export interface CreateTerminalOptions {
   name?: string | undefined;
   /** false: start a shell without termgate's shell integration (default true). */
   shellIntegration?: boolean | undefined;
+  /** true: the terminal outlives the server (default: the config's terminals.persistent). */
+  persistent?: boolean | undefined;
 }
 
 /** Output read from scrollback: `data` covers offsets [since, next). */
@@ -141,6 +147,11 @@ export interface TerminalManager {
    * Returns the unsubscribe function.
    */
   subscribe(listener: (event: TerminalEvent) => void): () => void;
-  /** Kills every terminal (shutdown). */
+  /**
+   * Takes over the persistent terminals a previous server left (at start,
+   * before the first request): same ids, names and offsets.
+   */
+  adopt(): Promise<void>;
+  /** Kills every terminal (shutdown); persistent ones are let go instead, still running. */
   closeAll(): Promise<void>;
 }

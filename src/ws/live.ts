@@ -25,6 +25,17 @@ const BATCH_MAX_BYTES = 64 * 1024;
  */
 const IDLE_MS = 1;
 
+/**
+ * A terminal whose last frame was at least this big was streaming (a PTY read
+ * is at most about 4 KiB, so a full one means the program writes faster than it
+ * is read): its next output waits for the tick even after a gap, unless it was
+ * quiet for STREAM_QUIET_MS. With many terminals streaming at once each one's
+ * reads come more than IDLE_MS apart, and sending every read at once made one
+ * 4 KiB frame (and one socket write) per read. An echo is a few bytes.
+ */
+const STREAMING_FRAME_BYTES = 2048;
+const STREAM_QUIET_MS = 50;
+
 /** Live output of one terminal not yet sent: contiguous, from `offset` to `next`. */
 interface Batch {
   parts: string[];
@@ -39,6 +50,8 @@ export class LiveOutput {
   readonly #batches = new Map<string, Batch>();
   /** When each terminal's output last went out (performance.now()); entries older than IDLE_MS mean idle. */
   readonly #lastSent = new Map<string, number>();
+  /** Terminals whose last frame was STREAMING_FRAME_BYTES or more. */
+  readonly #streaming = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #onTimer = (): void => {
     this.#timer = undefined;
@@ -63,6 +76,7 @@ export class LiveOutput {
     this.#registry.setEnd(terminalId, next);
     if (this.#registry.of(terminalId) === undefined) {
       this.#lastSent.delete(terminalId);
+      this.#streaming.delete(terminalId);
       return;
     }
     let batch = this.#batches.get(terminalId);
@@ -74,7 +88,8 @@ export class LiveOutput {
       this.#batches.set(terminalId, (batch = { parts: [], offset, next }));
       const last = this.#lastSent.get(terminalId);
       // Idle terminal: send at the end of this task (what the same PTY read delivers still joins).
-      if (last === undefined || performance.now() - last > IDLE_MS) {
+      const quiet = last === undefined ? Infinity : performance.now() - last;
+      if (quiet > STREAM_QUIET_MS || (quiet > IDLE_MS && !this.#streaming.has(terminalId))) {
         this.#urgent.add(terminalId);
         if (this.#urgent.size === 1) queueMicrotask(this.#onMicrotask);
       }
@@ -93,6 +108,8 @@ export class LiveOutput {
     this.#urgent.delete(terminalId);
     const content = batch.parts.length === 1 ? batch.parts[0]! : batch.parts.join('');
     this.#sent(terminalId, performance.now());
+    if (batch.next - batch.offset >= STREAMING_FRAME_BYTES) this.#streaming.add(terminalId);
+    else this.#streaming.delete(terminalId);
     this.#fanOut(terminalId, content, batch.offset, batch.next);
   }
 
@@ -107,11 +124,15 @@ export class LiveOutput {
     this.#timer = undefined;
   }
 
-  /** Notes when output went out; forgets entries that already mean idle once there are many (closed terminals). */
+  /** Notes when output went out; forgets entries that already mean quiet once there are many (closed terminals). */
   #sent(terminalId: string, now: number): void {
     this.#lastSent.delete(terminalId);
     if (this.#lastSent.size >= 64) {
-      for (const [id, at] of this.#lastSent) if (now - at > IDLE_MS) this.#lastSent.delete(id);
+      for (const [id, at] of this.#lastSent) {
+        if (now - at <= STREAM_QUIET_MS) continue;
+        this.#lastSent.delete(id);
+        this.#streaming.delete(id);
+      }
     }
     this.#lastSent.set(terminalId, now);
   }

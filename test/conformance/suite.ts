@@ -13,6 +13,7 @@ import { hardeningChecks } from './hardening.ts';
 import { mcpChecks } from './mcp.ts';
 import { nginxChecks } from './nginx.ts';
 import { operationChecks } from './operations.ts';
+import { persistentChecks } from './persistent.ts';
 import { scopeChecks } from './scopes.ts';
 import { screenChecks } from './screen.ts';
 import { settingsChecks } from './settings.ts';
@@ -55,6 +56,7 @@ export function conformance(runtime: Runtime): void {
     hardeningChecks(target);
     mcpChecks(target);
     operationChecks(target);
+    persistentChecks(target);
     scopeChecks(target);
     screenChecks(target);
     settingsChecks(target);

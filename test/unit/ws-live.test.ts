@@ -73,6 +73,29 @@ describe('LiveOutput', () => {
     for (let i = 1; i < frames.length; i++) expect(frames[i]!.offset).toBe(frames[i - 1]!.next);
   });
 
+  it('keeps coalescing a streaming terminal after a short gap, until it was quiet for a while', async () => {
+    const { frames, emit } = setup();
+    const read = 'x'.repeat(4096); // a full PTY read: the program writes faster than it is read
+    emit(read);
+    await microtask();
+    expect(frames.length).toBe(1);
+    // Many terminals streaming at once: this one's next read comes more than a millisecond later.
+    await sleep(5);
+    emit(read);
+    await microtask();
+    expect(frames.length).toBe(1);
+    emit(read);
+    await tick();
+    await tick();
+    expect(frames.map((f) => f.content.length)).toEqual([4096, 8192]);
+    // Quiet for longer than a stream pauses: an echo goes at once again.
+    await sleep(60);
+    emit('e');
+    await microtask();
+    expect(frames.at(-1)!.content).toBe('e');
+    for (let i = 1; i < frames.length; i++) expect(frames[i]!.offset).toBe(frames[i - 1]!.next);
+  });
+
   it('flush() and stop() send what is pending, once', async () => {
     const { frames, emit, live } = setup();
     emit('a');

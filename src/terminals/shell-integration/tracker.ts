@@ -168,6 +168,45 @@ export class ShellTracker {
     this.#events.finished({ ...record });
   }
 
+  /**
+   * A persistent terminal taken over by a new server (docs/persistent.md): the
+   * records rebuilt by reading its log again get back what the last server
+   * knew of them (seq, times, source, a run's command text), matched by where
+   * their output starts; those whose output already left the log are kept as
+   * saved; those from while no server ran are numbered after them.
+   */
+  restore(saved: readonly CommandRecord[]): void {
+    const byOffset = new Map(saved.map((record) => [record.outputOffset, record]));
+    const first = this.#records[0]?.outputOffset ?? Infinity;
+    const older = saved.filter((record) => record.outputOffset < first && !this.#records.some((r) => r.outputOffset === record.outputOffset));
+    let seq = Math.max(0, ...saved.map((record) => record.seq));
+    for (const record of this.#records) {
+      const known = byOffset.get(record.outputOffset);
+      if (!known) {
+        record.seq = ++seq;
+        continue;
+      }
+      record.seq = known.seq;
+      record.command = known.command;
+      record.source = known.source;
+      record.cwd = known.cwd;
+      record.startedAt = known.startedAt;
+      // The saved one saw the prompt's end, which a log cut inside the prompt no longer holds.
+      record.startOffset = known.startOffset;
+      if (known.finishedAt !== null && record.finishedAt !== null) {
+        record.finishedAt = known.finishedAt;
+        record.durationMs = known.durationMs;
+      } else if (record.finishedAt !== null) {
+        // It finished while no server ran: when is known only to be before the take-over.
+        record.durationMs = Date.parse(record.finishedAt) - Date.parse(record.startedAt);
+      }
+    }
+    this.#records.unshift(...older.map((record) => ({ ...record })));
+    this.#records.sort((a, b) => a.seq - b.seq);
+    if (this.#records.length > MAX_COMMAND_RECORDS) this.#records.splice(0, this.#records.length - MAX_COMMAND_RECORDS);
+    this.#seq = Math.max(seq, ...this.#records.map((record) => record.seq));
+  }
+
   /** The shell exited: a command still running ended with it (`exit 3` is its own record's status). */
   exited(exitCode: number | null, offset: number): void {
     this.#finish(exitCode, offset);

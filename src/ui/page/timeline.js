@@ -232,15 +232,19 @@ export class Timeline {
 
   /** @param {CommandRecord[]} records all the terminal's records (replaces the list) */
   replace(records) {
+    // A list fetched while a command ran may arrive after its finished event: keep the newer state.
+    const finished = new Map([...this.#entries.values()].filter(({ record }) => record.finishedAt !== null).map(({ record }) => [record.seq, record]));
     this.list.replaceChildren();
     this.#entries.clear();
-    for (const record of records) this.upsert(record);
+    for (const record of records) this.upsert(record.finishedAt === null ? (finished.get(record.seq) ?? record) : record);
     if (records.length > 0) this.setNote('');
   }
 
   /** @param {CommandRecord} record a new record or a newer state of one shown */
   upsert(record) {
     const known = this.#entries.get(record.seq);
+    // Never back from finished to running (a stale list answer after the finished event).
+    if (known && known.record.finishedAt !== null && record.finishedAt === null) return;
     const item = known?.item ?? document.createElement('li');
     if (!known) {
       item.className = 'command';

@@ -42,4 +42,14 @@ describe('Scrollback', () => {
     expect(scrollback.characterStart(10)).toBe(8);
     expect(scrollback.characterStart(12)).toBe(12);
   });
+
+  it('can start at a later offset (a persistent terminal whose log was bounded), on a whole character', () => {
+    const scrollback = new Scrollback(10, 500);
+    expect([scrollback.start, scrollback.end]).toEqual([500, 500]);
+    // The kept log began inside "é" (2 bytes): its continuation byte is not held.
+    scrollback.write(new Uint8Array([0xa9, ...encode('abc')]));
+    expect([scrollback.start, scrollback.end]).toEqual([501, 504]);
+    expect(decode(scrollback.slice(501, 504))).toBe('abc');
+    expect(() => new Scrollback(10, -1)).toThrow(RangeError);
+  });
 });
