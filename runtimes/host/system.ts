@@ -72,7 +72,8 @@ export const nodeSystem: SystemInfo = {
   },
 
   async installFiles(name, files) {
-    const dir = join(termgateHome(), name);
+    // Absolute: shells read these files from whatever directory they start in.
+    const dir = resolve(termgateHome(), name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
     for (const [relative, text] of Object.entries(files)) {

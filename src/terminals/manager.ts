@@ -487,12 +487,15 @@ export class PtyTerminalManager implements TerminalManager {
     const record = this.command(id, seq);
     const { scrollback } = this.#find(id);
     const end = record.endOffset ?? scrollback.end;
+    // What is still held of [outputOffset, end): its start may have left the scrollback already.
+    const from = Math.max(record.outputOffset, scrollback.start);
+    const dropped = from - record.outputOffset;
     const slice =
-      end > record.outputOffset
-        ? readScrollback(scrollback, record.outputOffset, end - record.outputOffset)
-        : { data: '', since: record.outputOffset, next: record.outputOffset, dropped: Math.max(0, scrollback.start - record.outputOffset) };
+      end > from
+        ? { ...readScrollback(scrollback, from, end - from), dropped }
+        : { data: '', since: Math.max(from, end), next: Math.max(from, end), dropped: Math.min(dropped, Math.max(0, end - record.outputOffset)) };
     let data = stripIntegrationSequences(slice.data);
-    if (this.#find(id).integration?.tracker.dialect === 'fish') data = withoutLeadingControls(data);
+    if (dropped === 0 && this.#find(id).integration?.tracker.dialect === 'fish') data = withoutLeadingControls(data);
     return { ...slice, data, exitCode: record.exitCode, running: record.endOffset === null };
   }
 

@@ -239,10 +239,13 @@ export class Runner {
     if (interrupted !== undefined && shell.current?.seq === interrupted) {
       await this.#until(id, () => shell.current?.seq !== interrupted && shell.state === 'prompt', waitMs);
     }
-    // A program in the foreground is refused at once; a command of the shell's own (a builtin, a
-    // command line about to end) gets a moment to finish, so a run right after a typed `echo` is not a 409.
-    this.#notBusy(id);
     const ready = () => shell.current === null && shell.state === 'prompt';
+    // Between a command's end and the next prompt the shell runs its prompt hooks, which may run
+    // programs in the foreground: wait for the prompt first. A program in the foreground of a running
+    // command is refused at once; a command of the shell's own (a builtin, a command line about to
+    // end) gets a moment to finish, so a run right after a typed `echo` is not a 409.
+    if (shell.current === null && !ready()) await this.#until(id, ready, waitMs);
+    this.#notBusy(id);
     if (!ready()) await this.#until(id, ready, waitMs);
     this.#notBusy(id);
     const current = shell.current;
@@ -259,6 +262,9 @@ export class Runner {
   #runIntegrated(id: string, shell: ShellTracker, text: string, started: number, timeoutMs: number, detach: boolean): Promise<RunResult> {
     // Several lines are one command, as a person would type a block; the leading space keeps it out of history.
     const typed = text.includes('\n') ? (shell.dialect === 'fish' ? `begin; ${text}\nend` : `{ ${text}\n}`) : text;
+    const remaining = timeoutMs - (Date.now() - started);
+    // The waits for the prompt took the whole time: nothing was typed, nothing to interrupt.
+    if (remaining <= 0) return Promise.resolve(this.#nothingRan(started));
     return new Promise<RunResult>((resolve, reject) => {
       let seq: number | null = null;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -272,19 +278,30 @@ export class Runner {
         if (event.type === 'command.started' && seq === null && event.command.source === 'run') seq = event.command.seq;
         else if (event.type === 'command.finished' && event.command.seq === seq) {
           done({ ...this.#outputOf(id, event.command), exitCode: event.command.exitCode, timedOut: false, seq, running: false });
-        } else if (event.type === 'terminal.exit' && seq === null) {
-          done({ output: '', truncated: false, exitCode: event.exitCode, timedOut: false, seq, running: false });
+        } else if ((event.type === 'terminal.exit' && seq === null) || event.type === 'terminal.closed') {
+          done({ output: '', truncated: false, exitCode: event.type === 'terminal.exit' ? event.exitCode : null, timedOut: false, seq, running: false });
         }
       });
-      timer = setTimeout(() => {
+      const onTimeout = (graceGiven: boolean) => {
+        // detach: a command typed but not yet reported started gets a moment more, then counts as not started.
+        if (detach && seq === null && !graceGiven) {
+          timer = setTimeout(() => onTimeout(true), PROMPT_WAIT_MS);
+          return;
+        }
         if (seq === null) shell.claimNext(null);
         if (detach && seq !== null) return done({ output: '', truncated: false, exitCode: null, timedOut: false, seq, running: true });
-        // Interrupt as Ctrl-C would; its record ends with 130.
-        if (!this.#host.get(id).exited) this.#host.write(id, '\x03');
-        if (seq !== null) this.#interrupted.set(shell, seq);
-        const record = seq === null ? undefined : shell.record(seq);
-        done({ ...(record ? this.#outputOf(id, record) : { output: '', truncated: false }), exitCode: null, timedOut: true, seq, running: false });
-      }, Math.max(0, timeoutMs - (Date.now() - started)));
+        // The terminal may be closing or gone by now: the answer still comes, never an uncaught throw.
+        try {
+          // Interrupt as Ctrl-C would; its record ends with 130.
+          if (!this.#host.get(id).exited) this.#host.write(id, '\x03');
+          if (seq !== null) this.#interrupted.set(shell, seq);
+          const record = seq === null ? undefined : shell.record(seq);
+          done({ ...(record ? this.#outputOf(id, record) : { output: '', truncated: false }), exitCode: null, timedOut: true, seq, running: false });
+        } catch {
+          done({ output: '', truncated: false, exitCode: null, timedOut: true, seq, running: false });
+        }
+      };
+      timer = setTimeout(() => onTimeout(false), remaining);
       try {
         shell.claimNext(text);
         this.#host.write(id, ` ${typed}\r`);
@@ -295,6 +312,10 @@ export class Runner {
         reject(error);
       }
     });
+  }
+
+  #nothingRan(started: number): RunResult {
+    return { output: '', truncated: false, exitCode: null, timedOut: true, seq: null, running: false, durationMs: Date.now() - started };
   }
 
   /** A record's output as run answers it: \n line ends, the end kept if the scrollback lost the start. */
@@ -330,11 +351,18 @@ export class Runner {
         } else if (event.type === 'terminal.exit') {
           // The command ended the shell (`exit 3`): its status is the terminal's.
           finish(false, event.exitCode);
+        } else if (event.type === 'terminal.closed') {
+          finish(false, null);
         }
       });
       timer = setTimeout(() => {
         // Interrupt as Ctrl-C would; the shell drops the rest of the line, so no end marker follows.
-        if (!this.#host.get(id).exited) this.#host.write(id, '\x03');
+        // A terminal closing or gone meanwhile must not make this throw out of a timer.
+        try {
+          if (!this.#host.get(id).exited) this.#host.write(id, '\x03');
+        } catch {
+          // nothing left to interrupt
+        }
         finish(true, null);
       }, Math.max(0, timeoutMs - (Date.now() - started)));
       try {

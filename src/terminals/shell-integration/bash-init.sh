@@ -3,7 +3,7 @@
 # hooks below report each prompt and command in OSC 133 / OSC 7 sequences
 # (docs/terminals.md: Shell integration). PS0 and PROMPT_COMMAND carry the hooks,
 # so the user's own PROMPT_COMMAND, PS0 and DEBUG trap keep working.
-__tg_nonce=$TERMGATE_SHELL_NONCE
+__tg_nonce=${TERMGATE_SHELL_NONCE-}
 unset TERMGATE_SHELL_NONCE
 if [ -n "$TERMGATE_SHELL_LOGIN" ]; then
   unset TERMGATE_SHELL_LOGIN
@@ -16,9 +16,10 @@ else
   [ -r /etc/bash.bashrc ] && . /etc/bash.bashrc
   [ -r ~/.bashrc ] && . ~/.bashrc
 fi
-if [ -n "$__tg_nonce" ] && [ -z "$__tg_installed" ]; then
+# PS0 (where a command's start is told) came with bash 4.4: older ones keep run's marker method.
+if [ -n "$__tg_nonce" ] && [ -z "${__tg_installed-}" ] && (( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )); then
   __tg_installed=1
-  case ":$HISTCONTROL:" in *:ignorespace:*|*:ignoreboth:*) ;; *) HISTCONTROL="${HISTCONTROL:+$HISTCONTROL:}ignorespace" ;; esac
+  case ":${HISTCONTROL-}:" in *:ignorespace:*|*:ignoreboth:*) ;; *) HISTCONTROL="${HISTCONTROL:+$HISTCONTROL:}ignorespace" ;; esac
   # Escapes into the variable named $1 (printf -v: no subshell, which costs a fork per prompt).
   __tg_escape_to() {
     local v=${2//\\/\\\\}
@@ -41,7 +42,8 @@ if [ -n "$__tg_nonce" ] && [ -z "$__tg_installed" ]; then
     HISTTIMEFORMAT= builtin history 1
     builtin printf '\a\e]133;C;tg=%s\a' "$__tg_nonce"
   }
-  PS0='$(__tg_preexec)'"${PS0:-}"
+  # After the user's PS0, so what it prints is not taken for the command's output.
+  PS0="${PS0:-}"'$(__tg_preexec)'
   # Newlines, not "; ": a user's PROMPT_COMMAND may end in ";" (pyenv's does).
   PROMPT_COMMAND="__tg_precmd"$'\n'"${PROMPT_COMMAND:-}"
   if (( BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1) )); then

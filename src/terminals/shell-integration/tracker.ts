@@ -124,7 +124,8 @@ export class ShellTracker {
         this.#start(osc);
         break;
       case 'D':
-        if (parts.length === 4) this.#finish(Number.parseInt(parts[2]!, 10), osc.start);
+        // zsh's PROMPT_EOL_MARK holds "%?" until it is expanded: echoed as text it is no status.
+        if (parts.length === 4 && /^\d+$/.test(parts[2]!)) this.#finish(Number(parts[2]), osc.start);
         break;
     }
   }

@@ -2,5 +2,5 @@
 # then ZDOTDIR is theirs again.
 ZDOTDIR=${TERMGATE_USER_ZDOTDIR:-$HOME}
 unset TERMGATE_USER_ZDOTDIR
-[[ -r $ZDOTDIR/.zlogin ]] && builtin source $ZDOTDIR/.zlogin
+[[ -r "$ZDOTDIR/.zlogin" ]] && builtin source "$ZDOTDIR/.zlogin"
 [[ $ZDOTDIR == $HOME ]] && unset ZDOTDIR

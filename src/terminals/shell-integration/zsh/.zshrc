@@ -3,7 +3,7 @@
 # in OSC 133 / OSC 7 sequences (docs/terminals.md: Shell integration).
 __tg_dir=$ZDOTDIR
 ZDOTDIR=${TERMGATE_USER_ZDOTDIR:-$HOME}
-[[ -r $ZDOTDIR/.zshrc ]] && builtin source $ZDOTDIR/.zshrc
+[[ -r "$ZDOTDIR/.zshrc" ]] && builtin source "$ZDOTDIR/.zshrc"
 TERMGATE_USER_ZDOTDIR=$ZDOTDIR
 # A login shell reads .zlogin next, from here (it gives ZDOTDIR back); otherwise give it back now.
 if [[ -o login ]]; then
@@ -13,19 +13,19 @@ else
   [[ $ZDOTDIR == $HOME ]] && unset ZDOTDIR
 fi
 unset __tg_dir
-typeset -g __tg_nonce=$TERMGATE_SHELL_NONCE
-unset TERMGATE_SHELL_NONCE
-if [[ -n $__tg_nonce && -z $__tg_installed ]]; then
+if [[ -n ${__tg_nonce-} && -z ${__tg_installed-} ]]; then
   typeset -g __tg_installed=1
   setopt HIST_IGNORE_SPACE
+  # Escapes $1 into REPLY (no command substitution: that would cost a fork per prompt).
   __tg_escape() {
     local v=${1//\\/\\\\}
     v=${v//;/\\x3b}; v=${v//$'\n'/\\x0a}; v=${v//$'\r'/\\x0d}; v=${v//$'\e'/\\x1b}; v=${v//$'\a'/\\x07}
-    builtin print -rn -- "$v"
+    REPLY=$v
   }
   __tg_precmd() {
-    local code=$?
-    builtin printf '\e]133;D;%s;tg=%s\a\e]7770;cwd;%s;%s\a\e]7;file://%s%s\a' "$code" "$__tg_nonce" "$__tg_nonce" "$(__tg_escape "$PWD")" "${HOST:-}" "$PWD"
+    local code=$? REPLY
+    __tg_escape "$PWD"
+    builtin printf '\e]133;D;%s;tg=%s\a\e]7770;cwd;%s;%s\a\e]7;file://%s%s\a' "$code" "$__tg_nonce" "$__tg_nonce" "$REPLY" "${HOST:-}" "$PWD"
     return $code
   }
   __tg_prompt() {
@@ -35,8 +35,10 @@ if [[ -n $__tg_nonce && -z $__tg_installed ]]; then
     [[ ${PROMPT_EOL_MARK-} == *'133;D;'* ]] || PROMPT_EOL_MARK="%{"$'\e'"]133;D;%?;tg=$__tg_nonce"$'\a'"%}${PROMPT_EOL_MARK-%B%S%#%s%b}"
   }
   __tg_preexec() {
-    builtin printf '\e]7770;cmd;%s;%s\a\e]133;C;tg=%s\a' "$__tg_nonce" "$(__tg_escape "$1")" "$__tg_nonce"
+    local REPLY
+    __tg_escape "$1"
+    builtin printf '\e]7770;cmd;%s;%s\a\e]133;C;tg=%s\a' "$__tg_nonce" "$REPLY" "$__tg_nonce"
   }
-  precmd_functions=(__tg_precmd $precmd_functions __tg_prompt)
+  precmd_functions=(__tg_precmd "${precmd_functions[@]}" __tg_prompt)
   preexec_functions+=(__tg_preexec)
 fi
