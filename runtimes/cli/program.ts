@@ -227,9 +227,17 @@ export function buildProgram(actions: CliActions, finish: (finished: Finished) =
     .addOption(tlsCertOption('HTTPS and WSS'))
     .addOption(tlsKeyOption())
     .option('--require-token', 'ask for a token on loopback too (multi-user hosts); the config\'s requireToken: true does it for every start')
+    .option('--stop-persistent', 'end every persistent terminal a previous server left (shell, holder and files), then serve')
     .option('--dev', DEV_HELP)
-    .action(async (options: ServeFlags & { requireToken?: boolean }) => {
-      await actions.serve({ ...transportOf(options), host: options.host, port: options.port, dev: options.dev === true, ...(options.requireToken ? { requireToken: true } : {}) });
+    .action(async (options: ServeFlags & { requireToken?: boolean; stopPersistent?: boolean }) => {
+      await actions.serve({
+        ...transportOf(options),
+        host: options.host,
+        port: options.port,
+        dev: options.dev === true,
+        ...(options.requireToken ? { requireToken: true } : {}),
+        ...(options.stopPersistent ? { stopPersistent: true } : {}),
+      });
     });
 
   // Each of these takes --port, --dev and --json (withTarget), after its own options.

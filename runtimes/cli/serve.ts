@@ -27,6 +27,8 @@ export interface ServeOptions extends TransportOptions {
   dev: boolean;
   /** --require-token: a token on loopback too, for this run (docs/security.md). */
   requireToken?: boolean | undefined;
+  /** --stop-persistent: end the persistent terminals a previous server left, then serve (docs/persistent.md). */
+  stopPersistent?: boolean | undefined;
 }
 
 export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promise<void> {
@@ -73,6 +75,12 @@ export async function serve(wiring: RuntimeWiring, options: ServeOptions): Promi
     throw new CliError(`port ${port} on ${host} is in use by another program (not termgate); choose another with --port`);
   }
 
+  if (options.stopPersistent) {
+    // Taken over at start like any others, then ended as DELETE would end them: shell, holder and files.
+    const persistent = core.terminals.list().filter((terminal) => terminal.persistent);
+    await Promise.all(persistent.map((terminal) => core.terminals.close(terminal.id)));
+    console.error(`termgate: --stop-persistent: ended ${persistent.length} persistent terminal${persistent.length === 1 ? '' : 's'}`);
+  }
   console.log(`termgate listening on ${core.url} (mode: ${core.listening.mode}, runtime: ${wiring.runtime})`);
   stopOnSignals({
     name: 'termgate',

@@ -10,8 +10,8 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer, tempHome, type RunningServer } from '../harness.ts';
-import { jsonCalls } from '../http.ts';
+import { savedConfig, startServer, tempHome, type RunningServer } from '../harness.ts';
+import { bearer, jsonCalls, raw } from '../http.ts';
 import { TestSocket, wsUrl } from '../ws-client.ts';
 import type { Target } from './suite.ts';
 
@@ -209,6 +209,49 @@ export function persistentChecks({ runtime }: Target): void {
       expect(await list()).toEqual([]);
       await server.stop();
       server = undefined;
+    });
+
+    it('serve --stop-persistent ends the persistent terminals a previous server left: shells, holders and files', async () => {
+      const home = tempHome();
+      server = await startServer(runtime, { home });
+      const terminal = await create({ command: 'sh', args: ['-c', 'echo up; sleep 600'], persistent: true });
+      const holder = holderPid(home, terminal.id);
+      await waitOutput(terminal.id, /up/);
+      await server.stop();
+      expect(alive(terminal.pid), 'the shell outlives a plain stop').toBe(true);
+
+      server = await startServer(runtime, { home, args: ['--stop-persistent'] });
+      expect(server.output()).toMatch(/--stop-persistent: ended 1 persistent terminal\b/);
+      expect(await list()).toEqual([]);
+      await expectGone([terminal.pid, holder], 'shell and holder end');
+      expect(existsSync(sessionDir(home, terminal.id))).toBe(false);
+      await server.stop();
+      server = undefined;
+    });
+
+    it('stays the same terminal while `expose on` and `off` rebind the listener (no restart, no re-attach)', async () => {
+      const home = tempHome();
+      server = await startServer(runtime, { home });
+      const terminal = await create({ command: 'cat', persistent: true });
+      const holder = holderPid(home, terminal.id);
+      const put = (expose: boolean, headers: Record<string, string> = {}) =>
+        raw(`${server!.url}/api/settings/connections`, { method: 'PUT', headers, body: { expose } });
+      const token = savedConfig(server).authToken;
+      try {
+        expect((await put(true)).status).toBe(200);
+        const exposed = await raw(`${server.url}/api/terminals/${terminal.id}`, { headers: bearer(token) });
+        expect(exposed.json()).toMatchObject({ id: terminal.id, pid: terminal.pid, persistent: true, restored: false, exited: false });
+        const typed = await raw(`${server.url}/api/terminals/${terminal.id}/input`, { method: 'POST', headers: bearer(token), body: { data: 'while-exposed\n' } });
+        expect(typed.status).toBe(204);
+        expect((await put(false, bearer(token))).status).toBe(200);
+        await waitOutput(terminal.id, /while-exposed\r\n.*while-exposed/s);
+        expect(alive(holder), 'the same holder serves it').toBe(true);
+        expect((await get(terminal.id)).restored).toBe(false);
+      } finally {
+        await call('DELETE', `/${terminal.id}`, undefined);
+        await server.stop();
+        server = undefined;
+      }
     });
 
     it('a holder killed under a running server, or while none runs, is reported as exited, not hung on', async () => {

@@ -116,7 +116,7 @@ describe('cli: help, generated from the definitions', () => {
   it('the overview lists every command with every option it takes', async () => {
     const { help } = await parse(['--help']);
     for (const line of [
-      'serve [--host <host>] [--port <port>] [--unix <path>] [--tls-cert <file>] [--tls-key <file>] [--require-token] [--dev]',
+      'serve [--host <host>] [--port <port>] [--unix <path>] [--tls-cert <file>] [--tls-key <file>] [--require-token] [--stop-persistent] [--dev]',
       'status [--port <port>] [--unix <path>] [--dev] [--json]',
       'expose <on|off> [--port <port>] [--unix <path>] [--dev] [--json]',
       'token create <name> [--scope <scope>] [--terminal <id>] [--port <port>] [--unix <path>] [--dev] [--json]',
@@ -174,6 +174,7 @@ describe('cli: scoped tokens and --require-token', () => {
     ]);
     expect((await mistake(['token', 'create', 'x', '--scope', 'root'])).message).toMatch(/^token create: .*'root'.*read, write, admin/);
     expect((await parse(['serve', '--require-token'])).calls[0]![1]).toMatchObject({ requireToken: true });
+    expect((await parse(['serve', '--stop-persistent'])).calls[0]![1]).toMatchObject({ stopPersistent: true });
     expect((await mistake(['status', '--require-token'])).message).toMatch(/--require-token does not apply here; it is an option of serve/);
   });
 });

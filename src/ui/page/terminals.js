@@ -23,7 +23,7 @@ import { OutputMap, Timeline } from './timeline.js';
 /**
  * @typedef {{ id: string, name: string, command: string, args: string[], cwd: string, cols: number, rows: number,
  *   pid: number, createdAt: string, exited: boolean, exitCode: number | null,
- *   shellIntegration?: 'active' | 'none', persistent?: boolean }} TerminalInfo
+ *   shellIntegration?: 'active' | 'none', persistent?: boolean, restored?: boolean }} TerminalInfo
  * @typedef {import('./stream.js').Stream} Stream
  * @typedef {import('./timeline.js').CommandRecord} CommandRecord
  */
@@ -426,7 +426,7 @@ export class Terminals {
   renderList() {
     const rows = [];
     for (const [id, view] of this.#views) {
-      const { name, command, args, persistent, shellIntegration, pid } = view.info;
+      const { name, command, args, persistent, restored, shellIntegration, pid } = view.info;
       const row = document.createElement('tr');
       row.dataset['terminalId'] = id;
       row.classList.toggle('selected', id === this.#selected);
@@ -440,7 +440,8 @@ export class Terminals {
         name,
         [command, ...args].join(' '),
         status,
-        persistent === undefined ? '—' : persistent ? 'yes' : 'no',
+        // restored: this server took it over from one that stopped (docs/persistent.md).
+        persistent === undefined ? '—' : persistent ? (restored ? 'yes, restored' : 'yes') : 'no',
         shellIntegration ?? '—',
       ];
       for (const [index, text] of cells.entries()) {
