@@ -7,6 +7,7 @@
 import { echoBenchmark } from './echo.ts';
 import { emulatorBenchmark } from './emulator.ts';
 import { gateBenchmark } from './gate.ts';
+import { persistentBenchmark } from './persistent.ts';
 import { manyBenchmark } from './many.ts';
 import { runBenchmark } from './run.ts';
 import { stalledBenchmark } from './stalled.ts';
@@ -20,6 +21,7 @@ const BENCHMARKS: Record<string, { title: string; run: () => Promise<Row[]> }> =
   many: { title: 'Many terminals: 50 streaming at once, one WebSocket client each, vs 50 bare PTYs (same run); server RSS per idle terminal', run: manyBenchmark },
   stalled: { title: 'A client that stops reading while ~76 MiB stream to a healthy one: server RSS growth (same server, after a warm-up)', run: stalledBenchmark },
   emulator: { title: 'The screen emulator (@xterm/headless): parse rate, from a first GET /screen over the scrollback held', run: emulatorBenchmark },
+  persistent: { title: 'Persistent terminals: output into the server vs a plain terminal (same command, same run); re-attach after kill -9', run: persistentBenchmark },
   echo: { title: 'Keystroke echo through /ws vs a bare PTY (`cat`, one character at a time, same run)', run: echoBenchmark },
 };
 
