@@ -3,15 +3,15 @@
  * bad input gets the same code and the same message naming the field through
  * REST, a WebSocket command frame and the MCP tool.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AnyOperation, OPERATIONS } from '../../src/terminals/operations.ts';
-import { startServer, type RunningServer } from '../harness.ts';
+import type { RunningServer } from '../harness.ts';
 import { raw } from '../http.ts';
-import { TestSocket, wsUrl } from '../ws-client.ts';
+import type { TestSocket } from '../ws-client.ts';
+import { closeDoors, openDoors } from './doors.ts';
 import type { Target } from './suite.ts';
 
 interface Refusal {
@@ -84,19 +84,12 @@ export function operationChecks({ runtime }: Target): void {
     let terminalId: string;
 
     beforeAll(async () => {
-      api = await startServer(runtime);
-      sidecar = await startServer(runtime, { command: 'mcp', home: api.home, args: ['--api-url', api.url] });
-      socket = await TestSocket.open(wsUrl(api.url), { protocols: ['termgate.v1'] });
-      client = new Client({ name: 'termgate-conformance', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${sidecar.url}/mcp`)));
+      ({ api, sidecar, socket, client } = await openDoors(runtime));
       terminalId = (await raw(`${api.url}/api/terminals`, { method: 'POST', body: { command: 'cat' } })).json().id;
     });
     afterAll(async () => {
       if (terminalId) await raw(`${api.url}/api/terminals/${terminalId}`, { method: 'DELETE' });
-      await client?.close();
-      await socket?.close();
-      await sidecar?.stop();
-      await api?.stop();
+      await closeDoors({ api, sidecar, socket, client });
     });
 
     it('answers the same mistake with the same code and message naming the field at every door', async () => {

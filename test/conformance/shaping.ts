@@ -5,13 +5,13 @@
  * progress bar as its final line, colours gone); a shaped read whose `next`
  * and `omitted` range stay exact; the MCP result carrying its text once.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../harness.ts';
+import type { RunningServer } from '../harness.ts';
 import { raw } from '../http.ts';
-import { TestSocket, wsUrl } from '../ws-client.ts';
+import type { TestSocket } from '../ws-client.ts';
+import { closeDoors, openDoors } from './doors.ts';
 import type { Target } from './suite.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text).length;
@@ -32,21 +32,14 @@ export function shapingChecks({ runtime }: Target): void {
     let terminalId: string;
 
     beforeAll(async () => {
-      api = await startServer(runtime);
-      sidecar = await startServer(runtime, { command: 'mcp', home: api.home, args: ['--api-url', api.url] });
-      socket = await TestSocket.open(wsUrl(api.url), { protocols: ['termgate.v1'] });
-      client = new Client({ name: 'termgate-conformance', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${sidecar.url}/mcp`)));
+      ({ api, sidecar, socket, client } = await openDoors(runtime));
       const created = await raw(`${api.url}/api/terminals`, { method: 'POST', body: { cols: 100 } });
       expect(created.status, created.text).toBe(201);
       terminalId = created.json().id;
     }, 30_000);
     afterAll(async () => {
       if (terminalId) await raw(`${api.url}/api/terminals/${terminalId}`, { method: 'DELETE' });
-      await client?.close();
-      await socket?.close();
-      await sidecar?.stop();
-      await api?.stop();
+      await closeDoors({ api, sidecar, socket, client });
     });
 
     const rest = async (path: string, body?: object) => {

@@ -4,13 +4,13 @@
  * pattern printed 2 s later, idleness after a burst, a terminal closed during
  * the wait, and refusals that name the field.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../harness.ts';
+import type { RunningServer } from '../harness.ts';
 import { raw } from '../http.ts';
-import { TestSocket, wsUrl } from '../ws-client.ts';
+import type { TestSocket } from '../ws-client.ts';
+import { closeDoors, openDoors } from './doors.ts';
 import type { Target } from './suite.ts';
 
 type Door = 'REST' | 'WebSocket' | 'MCP';
@@ -31,17 +31,10 @@ export function waitChecks({ runtime }: Target): void {
     let client: Client;
 
     beforeAll(async () => {
-      api = await startServer(runtime);
-      sidecar = await startServer(runtime, { command: 'mcp', home: api.home, args: ['--api-url', api.url] });
-      socket = await TestSocket.open(wsUrl(api.url), { protocols: ['termgate.v1'] });
-      client = new Client({ name: 'termgate-conformance', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${sidecar.url}/mcp`)));
+      ({ api, sidecar, socket, client } = await openDoors(runtime));
     }, 30_000);
     afterAll(async () => {
-      await client?.close();
-      await socket?.close();
-      await sidecar?.stop();
-      await api?.stop();
+      await closeDoors({ api, sidecar, socket, client });
     });
 
     const create = async (body: object) => {
