@@ -195,7 +195,8 @@ export function commandChecks({ runtime }: Target): void {
 
           await api.input(id, 'cd /tmp\r');
           await api.recordsUntil(id, (all) => all.some((r) => r.command === 'cd /tmp' && r.finishedAt !== null));
-          expect((await api.get(id)).cwd).toBe('/tmp');
+          // The shell reports its directory just after the command's end (zsh tells the end earlier, in PROMPT_SP's mark).
+          await expect.poll(async () => (await api.get(id)).cwd, { timeout: 5000, interval: 50 }).toBe('/tmp');
           expect((await api.run(id, 'pwd')).output).toBe('/tmp');
         });
 
