@@ -7,74 +7,27 @@
  * Without Chromium these tests are skipped with a visible warning; nothing
  * else in the suite is. TERMGATE_SCREENSHOTS=1 refreshes docs/dashboard-*.png.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startServer, type RunningServer } from '../harness.ts';
 import { raw } from '../http.ts';
+import { CHROMIUM, hasChromium, launch, openPage, poll, screenLines } from './browser.ts';
 
-const CHROMIUM = process.env.TERMGATE_CHROMIUM || '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(`\n⚠ dashboard: no Chromium at ${CHROMIUM}; the browser tests are SKIPPED (apt-get install chromium)\n`);
 }
 const SCREENSHOTS = process.env.TERMGATE_SCREENSHOTS === '1';
-
-/** Playwright gives every launch a fresh temporary profile (user-data-dir) and removes it on close. */
-const launch = () =>
-  chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
 
 const VIEWPORT = { width: 1280, height: 760 };
 const MASK = '••••…';
 
 const tokenOf = (server: RunningServer): string =>
   JSON.parse(readFileSync(join(server.home, 'config.json'), 'utf8')).authToken;
-
-/**
- * A page that records what went wrong in it: exceptions, CSP violations and
- * other console errors, and HTTP answers >= 400 (Chromium also logs those as
- * console errors, without the URL, so they are recorded from the responses).
- */
-async function openPage(context: BrowserContext) {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.text().startsWith('Failed to load resource')) return;
-    if (message.type() === 'error' || /Content.Security.Policy|Refused to/i.test(message.text())) {
-      problems.push(`console ${message.type()}: ${message.text()}`);
-    }
-  });
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`${response.status()} ${response.request().method()} ${response.url()}`);
-  });
-  return { page, problems };
-}
-
-/** The visible terminal's screen, one string per row (xterm's DOM renderer). */
-async function screenLines(page: Page): Promise<string[]> {
-  const rows = page.locator('.view:not([hidden]) .xterm-rows > div');
-  return (await rows.allTextContents()).map((line) => line.replace(/\u00a0/g, ' ').trimEnd());
-}
-
-/** expect.poll with room for a loaded machine (the suites share two cores). */
-const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
 
 const countLines = (lines: string[], text: string) => lines.filter((line) => line.trim() === text).length;
 
@@ -509,8 +462,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium [node]', () => {
         const port = await freePort();
         await page.fill('#api-port', String(port));
         await page.click('#save');
+        // The status line is always there, so a failed save shows what it said.
+        await poll(() => page.textContent('#save-status')).toMatch(/^Saved and applied\. Sign in at /);
         const link = page.locator('#follow-link');
-        await poll(() => link.getAttribute('href')).toBe(`http://127.0.0.1:${port}/ui/`);
+        expect(await link.getAttribute('href')).toBe(`http://127.0.0.1:${port}/ui/`);
         expect(page.url()).toBe(`${server.url}/ui/`);
         await link.click();
         await page.waitForURL(`http://127.0.0.1:${port}/ui/`);

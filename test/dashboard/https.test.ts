@@ -5,43 +5,27 @@
  * certificate error is ignored). The page, its REST calls (an https Origin the
  * gate must admit) and its WSS stream all work; plain http:// is not served.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempHome, type RunningServer } from '../harness.ts';
 import { hasOpenssl, makeCertificate } from '../tls-fixture.ts';
+import { CHROMIUM, hasChromium, launch, openPage, poll, screenLines } from './browser.ts';
 
-const CHROMIUM = process.env.TERMGATE_CHROMIUM || '/usr/bin/chromium';
-const missing = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : !hasOpenssl ? 'no /usr/bin/openssl (apt-get install openssl)' : null;
+const missing = !hasChromium ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : !hasOpenssl ? 'no /usr/bin/openssl (apt-get install openssl)' : null;
 if (missing) console.warn(`\n⚠ dashboard over HTTPS: ${missing}; SKIPPED\n`);
-
-const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
-
-async function screenText(page: Page): Promise<string[]> {
-  const rows = page.locator('.view:not([hidden]) .xterm-rows > div');
-  return (await rows.allTextContents()).map((line) => line.replace(/\u00a0/g, ' ').trim());
-}
 
 describe.skipIf(missing !== null)('dashboard over HTTPS in Chromium [node]', () => {
   let browser: Browser;
   let server: RunningServer;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[];
 
   beforeAll(async () => {
     const home = tempHome();
     const cert = makeCertificate(home);
     server = await startServer('node', { home, args: ['--tls-cert', cert.certFile, '--tls-key', cert.keyFile] });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--ignore-certificate-errors-spki-list=${cert.spki}`],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 760 } })).newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`${response.status()} ${response.request().method()} ${response.url()}`);
-    });
+    browser = await launch([`--ignore-certificate-errors-spki-list=${cert.spki}`]);
+    ({ page, problems } = await openPage(await browser.newContext({ viewport: { width: 1280, height: 760 } })));
   });
   afterAll(async () => {
     await browser?.close();
@@ -62,11 +46,11 @@ describe.skipIf(missing !== null)('dashboard over HTTPS in Chromium [node]', () 
   it('creates a terminal and renders what is typed into it (REST with an https Origin, output over WSS)', async () => {
     await page.click('#terminal-new');
     await poll(() => page.locator('.tab').count()).toBe(1);
-    await poll(async () => (await screenText(page)).some((row) => row !== '')).toBe(true);
+    await poll(async () => (await screenLines(page)).some((row) => row.trim() !== '')).toBe(true);
     await page.locator('.view:not([hidden]) .xterm').click();
     await page.keyboard.type('echo hello-$((40+2))');
     await page.keyboard.press('Enter');
-    await poll(async () => (await screenText(page)).includes('hello-42')).toBe(true);
+    await poll(async () => (await screenLines(page)).some((row) => row.trim() === 'hello-42')).toBe(true);
     expect(problems).toEqual([]);
   });
 });

@@ -6,52 +6,19 @@
  * dashboard.test.ts (the page is the same core on every runtime).
  * TERMGATE_SCREENSHOTS=1 refreshes docs/dashboard-{timeline,tokens,audit,read-only}.png.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, savedConfig, startServer, type RunningServer } from '../harness.ts';
 import { raw } from '../http.ts';
 import { TestSocket } from '../ws-client.ts';
+import { CHROMIUM, hasChromium, launch, openPage, poll, screenLines } from './browser.ts';
 
-const CHROMIUM = process.env.TERMGATE_CHROMIUM || '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(`\n⚠ dashboard (second round): no Chromium at ${CHROMIUM}; the browser tests are SKIPPED (apt-get install chromium)\n`);
 }
 const SCREENSHOTS = process.env.TERMGATE_SCREENSHOTS === '1';
 const VIEWPORT = { width: 1600, height: 900 };
-
-const launch = () =>
-  chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-
-/** A page that records exceptions, CSP violations and HTTP answers >= 400 (`expected` ones aside). */
-async function openPage(context: BrowserContext, expected: RegExp[] = []) {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.text().startsWith('Failed to load resource')) return;
-    if (message.type() === 'error' || /Content.Security.Policy|Refused to/i.test(message.text())) problems.push(`console ${message.type()}: ${message.text()}`);
-  });
-  page.on('response', (response) => {
-    const line = `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`;
-    if (response.status() >= 400 && !expected.some((pattern) => pattern.test(line))) problems.push(line);
-  });
-  return { page, problems };
-}
-
-const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
-
-/** The visible terminal's rows (xterm's DOM renderer). */
-async function screenLines(page: Page): Promise<string[]> {
-  const rows = page.locator('.view:not([hidden]) .xterm-rows > div');
-  return (await rows.allTextContents()).map((line) => line.replace(/\u00a0/g, ' ').trimEnd());
-}
 
 const hasLine = async (page: Page, text: string) => (await screenLines(page)).some((line) => line.trim() === text);
 
