@@ -3,6 +3,9 @@
  * authenticated `GET /api/terminals` on termgate in exposed mode, against
  *   - a bare Hono app on the same runtime answering the same path with the
  *     same body (`{"terminals":[]}`): the whole request, termgate vs bare;
+ *   - the same bare app reading the headers a gate must read (Host, Origin,
+ *     Authorization): on Bun and Deno that first read builds the Headers object,
+ *     a floor under any gate's cost that a handler that never looks does not pay;
  *   - termgate in local mode, the same route with no token: the token check's share;
  * all measured in the same run, alternating rounds. The load generator is `wrk`
  * (Debian's package: `apt-get install wrk`), in C, on the other CPU (taskset):
@@ -88,13 +91,14 @@ export async function gateBenchmark(): Promise<Row[]> {
       const exposed = await start(cliCommand(runtime, ['serve', '--host', '0.0.0.0', '--port', '0']), serverEnv(exposedHome));
       const local = await start(cliCommand(runtime, ['serve', '--port', '0']), serverEnv(localHome));
       const bare = await start(bareCommand(runtime));
+      const bareHeaders = await start(bareCommand(runtime), { BARE_READS_HEADERS: '1' });
       const token = JSON.parse(readFileSync(join(exposedHome, 'config.json'), 'utf8')).authToken as string;
       // The same header to all three (the bare app and local mode ignore it, but it is parsed).
       const auth = { authorization: `Bearer ${token}` };
-      const targets = { bare, local, exposed };
+      const targets = { bare, bareHeaders, local, exposed };
       // Warm up (JIT), then alternate rounds so drift hits all alike.
       for (const server of Object.values(targets)) await load(server, auth, 2);
-      const runs: Record<keyof typeof targets, Load[]> = { bare: [], local: [], exposed: [] };
+      const runs: Record<keyof typeof targets, Load[]> = { bare: [], bareHeaders: [], local: [], exposed: [] };
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, server] of Object.entries(targets)) runs[name as keyof typeof targets].push(await load(server, auth));
       }
@@ -105,10 +109,11 @@ export async function gateBenchmark(): Promise<Row[]> {
         'termgate local req/s': Math.round(mean('local', 'rps')),
         'termgate exposed + token req/s': Math.round(mean('exposed', 'rps')),
         'whole request: exposed / bare (target ≥ 0.90×)': ratio(mean('exposed', 'rps'), mean('bare', 'rps')),
+        'bare reading the gate\'s headers / bare': ratio(mean('bareHeaders', 'rps'), mean('bare', 'rps')),
         'same route: exposed / local': ratio(mean('exposed', 'rps'), mean('local', 'rps')),
-        'server CPU µs/request bare / local / exposed': (['bare', 'local', 'exposed'] as const).map((n) => mean(n, 'cpuUs').toFixed(1)).join(' / '),
+        'server CPU µs/request bare / bare+headers / local / exposed': (['bare', 'bareHeaders', 'local', 'exposed'] as const).map((n) => mean(n, 'cpuUs').toFixed(1)).join(' / '),
         'CPU per request: bare / exposed': ratio(mean('bare', 'cpuUs'), mean('exposed', 'cpuUs')),
-        'p99 ms bare / local / exposed': ['bare', 'local', 'exposed'].map((n) => mean(n as keyof typeof targets, 'p99').toFixed(2)).join(' / '),
+        'p99 ms bare / local / exposed': (['bare', 'local', 'exposed'] as const).map((n) => mean(n, 'p99').toFixed(2)).join(' / '),
       });
     } finally {
       await Promise.all(servers.map((server) => server.stop()));

@@ -19,7 +19,7 @@ import { AUTH_ROUTE_DOCS, authRoutes } from './routes/auth.ts';
 import { SETTINGS_ROUTE_DOCS, settingsRoutes } from './routes/settings.ts';
 import { terminalRoutes } from './routes/terminals.ts';
 import { UI_ROUTE_DOCS, uiRoutes } from './routes/ui.ts';
-import { requireScope, routeScope } from './scopes.ts';
+import { hasScope, routeScope, scopeRefusal } from './scopes.ts';
 import type { Caller } from './terminals/operations.ts';
 import { PtyTerminalManager } from './terminals/manager.ts';
 import type { TerminalManager } from './terminals/types.ts';
@@ -94,21 +94,34 @@ export class Core {
   /** The one handler every runtime serves: gate first, then the routes. */
   readonly fetch: FetchHandler = (request, env) => {
     try {
-      const verdict = this.gate.check(request, pathOf(request.url));
-      if (verdict instanceof Promise) return verdict.then((later) => this.#admit(request, env, later), errorResponse);
-      return this.#admit(request, env, verdict);
+      const path = pathOf(request.url);
+      const verdict = this.gate.check(request, path);
+      if (verdict instanceof Promise) return verdict.then((later) => this.#admit(request, env, path, later), errorResponse);
+      return this.#admit(request, env, path, verdict);
     } catch (error) {
       return errorResponse(error);
     }
   };
 
-  #admit(request: Request, env: unknown, verdict: Verdict): Response | Promise<Response> {
+  #admit(request: Request, env: unknown, path: string, verdict: Verdict): Response | Promise<Response> {
     if (verdict instanceof Response) return verdict;
-    if (request.headers.has(DOOR_HEADER)) return this.#throughDoor(request, env, verdict).catch(errorResponse);
-    return this.#route(request, env, verdict, 'rest');
+    if (request.headers.has(DOOR_HEADER)) return this.#throughDoor(request, env, path, verdict).catch(errorResponse);
+    return this.#route(request, env, path, verdict, 'rest');
   }
 
-  #route(request: Request, env: unknown, principal: Principal, door: Door): Response | Promise<Response> {
+  /**
+   * Scopes (docs/security.md), default deny: every /api route needs admin
+   * unless scopes.ts says otherwise; the terminal routes check their
+   * operation's scope themselves. Checked here rather than in a hono
+   * middleware, so a terminal route is one handler, not a middleware chain.
+   * `path` is the raw one: an encoded variant of a terminal path counts as
+   * another /api route, so it can only be refused more, never less.
+   */
+  #route(request: Request, env: unknown, path: string, principal: Principal, door: Door): Response | Promise<Response> {
+    if (principal.scope !== 'admin' && (path === '/api' || path.startsWith('/api/'))) {
+      const needed = routeScope(path);
+      if (needed !== null && !hasScope(principal, needed)) return scopeRefusal(principal, needed, `${request.method} ${path}`).toResponse();
+    }
     if (principal !== LOCAL) this.#principals.set(request, principal);
     if (door !== 'rest') this.#doors.set(request, door);
     return this.app.fetch(request, env);
@@ -121,9 +134,9 @@ export class Core {
    * MCP client is read-only; a client the sidecar admitted without a token is
    * "local", and refused when this server requires a token.
    */
-  async #throughDoor(request: Request, env: unknown, verdict: Principal): Promise<Response> {
+  async #throughDoor(request: Request, env: unknown, path: string, verdict: Principal): Promise<Response> {
     const door = await verifiedDoor(request, this.config.current.jwtSecret);
-    if (door === null) return this.#route(request, env, verdict, 'rest');
+    if (door === null) return this.#route(request, env, path, verdict, 'rest');
     let principal = verdict;
     // Only the sidecar's own (admin) credential may say its client was local: never a way up from a named token.
     if (door.clientLocal && (verdict.kind === 'main' || verdict.kind === 'local')) {
@@ -140,7 +153,7 @@ export class Core {
       if (found === null) return this.gate.refuseCredential();
       principal = found;
     }
-    return this.#route(request, env, principal, door.door);
+    return this.#route(request, env, path, principal, door.door);
   }
 
   #carryVerdict(from: Request, to: Request): void {
@@ -219,13 +232,6 @@ export class Core {
     const app = new Hono();
 
     app.on(['GET', 'HEAD'], ['/health', '/api/health'], (c) => c.json(this.health()));
-    // Scopes (docs/security.md): default deny, every /api route needs admin unless scopes.ts says
-    // otherwise; the terminal routes check their operation's scope themselves.
-    app.use('/api/*', async (c, next) => {
-      const needed = routeScope(c.req.path);
-      if (needed !== null) requireScope(this.principalOf(c.req.raw), needed, `${c.req.method} ${c.req.path}`);
-      await next();
-    });
     // Only where a body is expected: on Node, bodyLimit touching `request.body`
     // of a GET turns @hono/node-server's lightweight request into a full one (-50% req/s).
     // The limit is read per request, so a change to the config file applies without a restart.

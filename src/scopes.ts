@@ -19,8 +19,12 @@ export function hasScope(principal: Principal, needed: Scope): boolean {
 
 /** Throws 403 forbidden naming the scope `what` needs. */
 export function requireScope(principal: Principal, needed: Scope, what: string): void {
-  if (hasScope(principal, needed)) return;
-  throw new TermgateError('forbidden', `${what} needs the "${needed}" scope; this token has "${principal.scope}"`);
+  if (!hasScope(principal, needed)) throw scopeRefusal(principal, needed, what);
+}
+
+/** The 403 for `what` when the principal lacks `needed`. */
+export function scopeRefusal(principal: Principal, needed: Scope, what: string): TermgateError {
+  return new TermgateError('forbidden', `${what} needs the "${needed}" scope; this token has "${principal.scope}"`);
 }
 
 export function seesTerminal(principal: Principal, terminalId: string): boolean {

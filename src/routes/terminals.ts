@@ -3,7 +3,7 @@
  * method and path, its parameters from the path, the query (GET) or the JSON
  * body, and its success status. Behind the gate like every /api route.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { TermgateError } from '../errors.ts';
 import { authorizeOperation } from '../scopes.ts';
@@ -48,26 +48,31 @@ function baseType(schema: z.ZodType): string {
 export function terminalRoutes(terminals: TerminalManager, callerOf: (request: Request) => Caller = () => LOCAL_CALLER): Hono {
   const app = new Hono();
   for (const op of OPERATIONS as readonly AnyOperation[]) {
-    app.on(op.rest.method, routePath(op), async (c) => {
+    const inPath = routePath(op).includes(':');
+    // Not async: a read answered at once stays a Response, not a promise of one (see invoke).
+    app.on(op.rest.method, routePath(op), (c): Response | Promise<Response> => {
       // Path values are text too (a command's :seq is a number): the schema says which.
-      const path = fromQuery(op, c.req.param() as Record<string, string>);
+      const path = inPath ? fromQuery(op, c.req.param() as Record<string, string>) : {};
       const caller = callerOf(c.req.raw);
       // The scope, then an unknown terminal (the bigger mistake): said before the body is read.
       if (takesTerminal(op)) requireTerminal(terminals, path.terminalId, op, caller.principal);
       else authorizeOperation(op, caller.principal, undefined);
-      let input: Record<string, unknown>;
       if (op.rest.method === 'POST') {
-        const body = await readBody(c, objectBody);
-        if (Object.hasOwn(body, 'terminalId')) throw new TermgateError('bad_request', 'terminalId: goes in the path, not in the body');
-        input = { ...body, ...path };
-      } else {
-        input = { ...fromQuery(op, c.req.query()), ...path };
+        return readBody(c, objectBody).then((body) => {
+          if (Object.hasOwn(body, 'terminalId')) throw new TermgateError('bad_request', 'terminalId: goes in the path, not in the body');
+          return answer(c, op, invoke(op, terminals, { ...body, ...path }, caller));
+        });
       }
-      const result = await invoke(op, terminals, input, caller);
-      return op.rest.status === 204 ? c.body(null, 204) : c.json(result as object, op.rest.status);
+      const input = c.req.url.includes('?') ? { ...fromQuery(op, c.req.query()), ...path } : path;
+      return answer(c, op, invoke(op, terminals, input, caller));
     });
   }
   return app;
+}
+
+function answer(c: Context, op: AnyOperation, result: unknown): Response | Promise<Response> {
+  if (result instanceof Promise) return result.then((value) => answer(c, op, value));
+  return op.rest.status === 204 ? c.body(null, 204) : c.json(result as object, op.rest.status);
 }
 
 /** Any JSON object: the operation's own schema checks its fields. */

@@ -209,6 +209,17 @@ export function scopeChecks({ runtime }: Target): void {
       expect(JSON.parse(created.stdout)).toMatchObject({ via: 'server', name: 'from-cli', scope: 'read', terminals: [a], token: expect.stringMatching(/^tg_/) });
     });
 
+    it('an admin route spelled another way (encoded, doubled or trailing slashes) is never served to a read token', async () => {
+      const spellings = ['/api/%73ettings/token', '//api/settings/token', '/api//settings/token', '/api/settings/token/', '/api/settings/%74oken', '/api/terminals/../settings/token', '/api/terminals/%2e%2e/settings/token'];
+      for (const path of spellings) {
+        const response = await raw(`${api.url}${path}`, { headers: bearer(tokens.reader!) });
+        expect([403, 404], `${path}: ${response.status} ${response.text}`).toContain(response.status);
+        expect(response.text, path).not.toContain(main);
+      }
+      // The main token (admin) gets the route where the router takes the spelling: the refusals above were the scope's.
+      expect((await raw(`${api.url}/api/settings/token`, { headers: bearer(main) })).json().token).toBe(main);
+    });
+
     it('a token limited to terminal A: sees only A, gets 404 for B exactly as for an unknown id, cannot create', async () => {
       const limited = tokens.limited!;
       const listed = (await raw(`${api.url}/api/terminals`, { headers: bearer(limited) })).json().terminals;
