@@ -3,6 +3,7 @@
  *
  *   node bench/echo-client.mjs bare <count>       (node-pty directly, no server)
  *   node bench/echo-client.mjs <ws-url> <count>   (a terminal through /ws)
+ *   node bench/echo-client.mjs plain:<ws-url> <count>  (a bare WebSocket echo, bench/bare/ws-echo.mjs)
  *
  * Both run `cat` in a PTY with the terminal's default (cooked, echoing) mode, send
  * one character at a time, wait for its echo, pause GAP_MS (a fast typist is still
@@ -55,6 +56,13 @@ if (target === 'bare') {
   await sleep(200);
   latencies = await measure((ch) => pty.write(ch), waiter.waitFor);
   pty.kill();
+} else if (target.startsWith('plain:')) {
+  const ws = new WebSocket(target.slice('plain:'.length), { perMessageDeflate: false });
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  const waiter = echoWaiter();
+  ws.on('message', (raw) => waiter.received(raw.toString()));
+  latencies = await measure((ch) => ws.send(ch), waiter.waitFor);
+  ws.close();
 } else {
   const ws = new WebSocket(target, { perMessageDeflate: false });
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
@@ -79,8 +87,11 @@ if (target === 'bare') {
   await request({ type: 'subscribe', terminalId: terminal.id });
   await sleep(200);
   // The input frame, serialised ahead so the timer covers only the send and the round trip.
+  // No id, as a client sends keystrokes: only a failure is answered (docs/websocket.md).
+  // ECHO_WITH_ID=1 sends each with an id, and so gets an answer to each.
+  const id = process.env.ECHO_WITH_ID === '1' ? { id: 'in' } : {};
   const frames = Object.fromEntries(
-    [...CHARS].map((ch) => [ch, JSON.stringify({ type: 'command', id: 'in', command: 'terminal.input', params: { terminalId: terminal.id, data: ch } })]),
+    [...CHARS].map((ch) => [ch, JSON.stringify({ type: 'command', ...id, command: 'terminal.input', params: { terminalId: terminal.id, data: ch } })]),
   );
   latencies = await measure((ch) => ws.send(frames[ch]), waiter.waitFor);
   await request({ type: 'command', command: 'terminal.close', params: { terminalId: terminal.id } }).catch(() => undefined);

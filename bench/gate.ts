@@ -15,26 +15,16 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliCommand, ROOT, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
-import { onCpu, ratio, RUNTIMES, runToEnd, startPrinting, type Row, type Started } from './util.ts';
+import { cliCommand, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
+import { onCpu, ratio, RUNTIMES, runToEnd, scriptCommand, startPrinting, type Row, type Started } from './util.ts';
 
 const SECONDS = Math.min(Number(process.env.BENCH_SECONDS ?? 4), 30);
 const ROUNDS = Math.min(Number(process.env.BENCH_ROUNDS ?? 3), 10);
 const CONNECTIONS = 50;
 const WRK = process.env.WRK ?? 'wrk';
-const BIN = join(ROOT, 'node_modules', '.bin');
 const PATH = '/api/terminals';
 
-function bareCommand(runtime: Runtime): [string, string[]] {
-  switch (runtime) {
-    case 'node':
-      return [process.env.NODE ?? 'node', [join(ROOT, 'bench/bare/node.mjs')]];
-    case 'bun':
-      return [join(BIN, 'bun'), ['run', join(ROOT, 'bench/bare/bun.ts')]];
-    case 'deno':
-      return [join(BIN, 'deno'), ['run', '-A', '--quiet', join(ROOT, 'bench/bare/deno.ts')]];
-  }
-}
+const bareCommand = (runtime: Runtime) => scriptCommand(runtime, `bench/bare/${runtime === 'node' ? 'node.mjs' : `${runtime}.ts`}`);
 
 interface Load {
   rps: number;

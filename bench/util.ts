@@ -4,7 +4,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, serializeConfig, type Config } from '../src/config.ts';
-import { cliCommand, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
+import { cliCommand, ROOT, serverEnv, tempHome, type Runtime } from '../test/harness.ts';
 
 export interface Row {
   [column: string]: string | number;
@@ -51,9 +51,9 @@ export function startPrinting(command: string, args: string[], env: Record<strin
   });
 }
 
-export function runToEnd(command: string, args: string[], timeoutMs = 120_000): Promise<string> {
+export function runToEnd(command: string, args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
@@ -137,6 +137,19 @@ export async function perRuntime(
     }
   }
   return rows;
+}
+
+/** How to run a script of bench/ under `runtime` (the bare baselines). */
+export function scriptCommand(runtime: Runtime, script: string): [string, string[]] {
+  const file = join(ROOT, script);
+  switch (runtime) {
+    case 'node':
+      return [process.env.NODE ?? 'node', [file]];
+    case 'bun':
+      return [join(ROOT, 'node_modules', '.bin', 'bun'), ['run', file]];
+    case 'deno':
+      return [join(ROOT, 'node_modules', '.bin', 'deno'), ['run', '-A', '--quiet', file]];
+  }
 }
 
 /** A process's resident memory in bytes (Linux /proc). */

@@ -28,7 +28,8 @@ export const ClientFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('unsubscribe'), id: FrameId.optional(), terminalId: TerminalId }),
   z.object({
     type: z.literal('command'),
-    id: FrameId,
+    // Without an id a command is answered only when it fails (keystrokes: docs/websocket.md).
+    id: FrameId.optional(),
     command: z.string().min(1).max(64),
     params: z.record(z.string(), z.unknown()).optional(),
   }),
@@ -80,13 +81,14 @@ export function parseClientFrame(data: string | ArrayBuffer): ClientFrame {
   if (typeof raw.type !== 'string') throw new FrameError(`type: required, one of ${FRAME_TYPES}`, id);
   const result = ClientFrame.safeParse(json);
   if (!result.success) {
-    const type = TYPED_ANSWERS.has(raw.type) ? raw.type : undefined;
+    // An id-less command is answered only when it fails, with type "command" (hub.ts).
+    const type = TYPED_ANSWERS.has(raw.type) || (raw.type === 'command' && id === null) ? raw.type : undefined;
     const issue = result.error.issues[0];
     if (issue?.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type') {
       throw new FrameError(`type: unknown frame type ${JSON.stringify(raw.type)}, expected ${FRAME_TYPES}`, id);
     }
     if (issue?.path.length === 1 && issue.path[0] === 'id') {
-      throw new FrameError(`id: ${raw.type === 'command' ? 'required, ' : ''}a string (up to 256 characters) or a number`, id, type);
+      throw new FrameError('id: a string (up to 256 characters) or a number', id, type);
     }
     throw new FrameError(describeIssue(result.error), id, type);
   }

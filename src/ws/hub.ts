@@ -191,13 +191,20 @@ export class WsHub {
     if (sub.lagging) this.#catchUp.pump(session);
   }
 
-  async #command(session: Session, id: FrameId, command: string, params: Record<string, unknown> | undefined): Promise<void> {
+  /**
+   * Without an id, only a failure is answered (id null, type "command", the
+   * message naming the command): an answer to every keystroke wakes the
+   * client while the echo is on its way, about 0.2 ms of echo latency here.
+   */
+  async #command(session: Session, id: FrameId | undefined, command: string, params: Record<string, unknown> | undefined): Promise<void> {
     try {
       // Scope and terminal checks per frame, in invoke(): a refused frame is answered (forbidden), the connection stays open.
       const data = await runCommand(this.#core.terminals, command, params, { principal: session.principal, door: 'ws', audit: this.#core.audit });
-      session.sendControl(successFrame(id, data ?? {}));
+      if (id !== undefined) session.sendControl(successFrame(id, data ?? {}));
     } catch (error) {
-      this.#sendError(session, id, error);
+      if (id !== undefined) this.#sendError(session, id, error);
+      else if (error instanceof TermgateError) session.sendControl(errorFrame(null, error.code, `${command}: ${error.message}`, 'command'));
+      else this.#sendError(session, undefined, error, 'command');
     }
   }
 

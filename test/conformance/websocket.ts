@@ -90,7 +90,6 @@ export function websocketChecks({ runtime }: Target): void {
           ['{"id":"b","type":"dance"}', /^type: unknown frame type "dance"/, 'b'],
           ['{"id":"c","type":"subscribe"}', /^terminalId: /, 'c'],
           ['{"id":"d","type":"subscribe","terminalId":"x","since":-1}', /^since: /, 'd'],
-          ['{"type":"command","command":"terminal.list"}', /^id: required/, null],
           ['{"id":"e","type":"command","command":"terminal.fly"}', /^command: unknown command "terminal.fly"/, 'e'],
           ['{"id":"f","type":"command","command":"terminal.create","params":{"cols":0,"rows":5}}', /^cols: /, 'f'],
           ['{"id":"g","type":"command","command":"terminal.list","params":{"bogus":1}}', /^bogus: unknown field/, 'g'],
@@ -106,6 +105,30 @@ export function websocketChecks({ runtime }: Target): void {
           expect(answer.type, String(message)).toBe(type || undefined);
         }
         expect(await socket.request({ type: 'heartbeat' })).toMatchObject({ success: true });
+        await socket.close();
+      });
+
+      it('runs a command without an id unanswered, and answers its failure with type "command" naming it', async () => {
+        const socket = await open(local);
+        const terminal = await socket.command('terminal.create', { command: 'cat' });
+        await socket.request({ type: 'subscribe', terminalId: terminal.id });
+        const before = socket.frames.length;
+        socket.send({ type: 'command', command: 'terminal.input', params: { terminalId: terminal.id, data: 'quiet\n' } });
+        await socket.outputUntil(terminal.id, (received) => received.text.includes('quiet'));
+        // A heartbeat's answer comes after anything the input could have been answered with.
+        const heartbeat = await socket.request({ type: 'heartbeat' });
+        expect(socket.frames.slice(before).filter((f) => 'success' in f)).toEqual([heartbeat]);
+        const failures: [object | string, RegExp, string][] = [
+          [{ type: 'command', command: 'terminal.input', params: { terminalId: 'nope', data: 'x' } }, /^terminal\.input: terminal "nope" not found/, 'not_found'],
+          [{ type: 'command', command: 'terminal.fly' }, /^terminal\.fly: command: unknown command/, 'bad_request'],
+          ['{"id":{},"type":"command","command":"terminal.list"}', /^id: a string/, 'bad_request'],
+        ];
+        for (const [frame, message, code] of failures) {
+          socket.send(frame);
+          const answer = await socket.waitFor((f) => f.success === false && message.test(f.error.message), 5000, String(message));
+          expect(answer).toMatchObject({ id: null, type: 'command', error: { code } });
+        }
+        await socket.command('terminal.close', { terminalId: terminal.id });
         await socket.close();
       });
 

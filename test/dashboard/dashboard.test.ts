@@ -238,6 +238,32 @@ describe.skipIf(!hasChromium)('dashboard in Chromium [node]', () => {
       await second.close();
     });
 
+    it('sends keys without an id, and shows the server refusing one', async () => {
+      const { page: second } = await openPage(context);
+      // Keys pass through as they are, except that "!" is sent to a terminal id that does not exist.
+      const sent: string[] = [];
+      await second.routeWebSocket(/\/ws$/, (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((message) => {
+          const text = String(message);
+          const frame = JSON.parse(text);
+          if (frame.command !== 'terminal.input') return server.send(text);
+          sent.push(text);
+          server.send(frame.params.data === '!' ? JSON.stringify({ ...frame, params: { ...frame.params, terminalId: 'gone' } }) : text);
+        });
+      });
+      await second.goto(`${base}/ui/`);
+      await poll(() => second.textContent('#stream-status')).toBe('live');
+      await typeLine(second, 'echo keys-$((1+1))');
+      await waitForLine(second, 'keys-2');
+      expect(sent.length).toBeGreaterThan(0);
+      for (const text of sent) expect(JSON.parse(text)).not.toHaveProperty('id');
+      await second.keyboard.type('!');
+      await poll(() => second.locator('#terminal-message').textContent()).toMatch(/^input failed: terminal\.input: terminal "gone" not found/);
+      await second.keyboard.press('Control+U');
+      await second.close();
+    });
+
     it('refuses a page from another origin: no API read, no write, no WebSocket', async () => {
       const other = createHttpServer((_, response) => {
         response.setHeader('content-type', 'text/html');

@@ -122,6 +122,8 @@ async function main() {
     },
     // Terminals created or closed while the stream was down: catch up with the list.
     onWelcome: () => void terminals.refresh(),
+    // A keystroke the server refused (its terminal closed meanwhile, a read-only token).
+    onSendFailed: (message) => terminals.setStatus(`input failed: ${message}`),
   });
   const tokens = admin ? new Tokens(() => audit?.soon()) : null;
   const audit = admin ? new Audit() : null;

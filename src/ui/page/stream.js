@@ -63,17 +63,20 @@ export class Stream {
   #onState;
   #onEvent;
   #onWelcome;
+  #onSendFailed;
 
   /**
    * @param {object} handlers
    * @param {(state: StreamState, detail: string) => void} handlers.onState
    * @param {(event: { type: string, terminalId: string, data: any }) => void} handlers.onEvent lifecycle events (created, exit, closed, resized)
    * @param {() => void} handlers.onWelcome each (re)connection, after subscriptions were renewed
+   * @param {(message: string) => void} handlers.onSendFailed a command sent with send() failed (the message names it)
    */
-  constructor({ onState, onEvent, onWelcome }) {
+  constructor({ onState, onEvent, onWelcome, onSendFailed }) {
     this.#onState = onState;
     this.#onEvent = onEvent;
     this.#onWelcome = onWelcome;
+    this.#onSendFailed = onSendFailed;
   }
 
   connect() {
@@ -110,6 +113,23 @@ export class Stream {
   unsubscribe(terminalId) {
     if (!this.#subscriptions.delete(terminalId)) return;
     if (this.#welcomed) this.#send({ type: 'unsubscribe', terminalId });
+  }
+
+  /**
+   * A command frame without an id, for keystrokes: the server answers only a
+   * failure (onSendFailed), so no answer to each key wakes the page while the
+   * echo is on its way (docs/websocket.md). Queued like command() while disconnected.
+   * @param {string} command e.g. "terminal.input"
+   * @param {Record<string, unknown>} params
+   */
+  send(command, params) {
+    const frame = JSON.stringify({ type: 'command', command, params });
+    if (this.#welcomed) this.#ws?.send(frame);
+    else if (this.#queuedChars + frame.length > MAX_QUEUED_CHARS) this.#onSendFailed(`${command}: not connected, too much input waiting; dropped`);
+    else {
+      this.#queue.push(frame);
+      this.#queuedChars += frame.length;
+    }
   }
 
   /**
@@ -204,6 +224,10 @@ export class Stream {
     }
     if (frame.id === 'welcome') {
       this.#welcome();
+      return;
+    }
+    if (frame.id === null && frame.type === 'command' && frame.success === false) {
+      this.#onSendFailed(frame.error?.message ?? 'a command failed');
       return;
     }
     const pending = frame.id === null || frame.id === undefined ? undefined : this.#pending.get(String(frame.id));

@@ -121,9 +121,8 @@ class TerminalView {
   #input(data) {
     // Read-only: nothing typed leaves the page (the server would refuse it anyway).
     if (this.exited || readOnly()) return;
-    this.owner.stream.command('terminal.input', { terminalId: this.info.id, data }).catch((error) => {
-      this.owner.setStatus(`input to ${this.info.name} failed: ${describe(error)}`);
-    });
+    // Without an id: only a failure comes back (the stream's onSendFailed).
+    this.owner.stream.send('terminal.input', { terminalId: this.info.id, data });
   }
 
   /** Tab label and footer from the current state. */
