@@ -114,8 +114,8 @@ export class Core {
    * unless scopes.ts says otherwise; the terminal routes check their
    * operation's scope themselves. Checked here rather than in a hono
    * middleware, so a terminal route is one handler, not a middleware chain.
-   * `path` is the raw one: an encoded variant of a terminal path counts as
-   * another /api route, so it can only be refused more, never less.
+   * `path` is the raw one, and the app routes on that same raw path
+   * (#buildApp), so the route checked is the route served.
    */
   #route(request: Request, env: unknown, path: string, principal: Principal, door: Door): Response | Promise<Response> {
     if (principal.scope !== 'admin' && (path === '/api' || path.startsWith('/api/'))) {
@@ -229,7 +229,9 @@ export class Core {
   }
 
   #buildApp(): Hono {
-    const app = new Hono();
+    // Routes match the raw path, the one the gate and the scope check read: hono's default
+    // decodes it first, and then /%61pi/tokens would reach /api/tokens past a check of the raw one.
+    const app = new Hono({ getPath: (request) => pathOf(request.url) });
 
     app.on(['GET', 'HEAD'], ['/health', '/api/health'], (c) => c.json(this.health()));
     // Only where a body is expected: on Node, bodyLimit touching `request.body`

@@ -81,16 +81,18 @@ export function parseClientFrame(data: string | ArrayBuffer): ClientFrame {
   if (typeof raw.type !== 'string') throw new FrameError(`type: required, one of ${FRAME_TYPES}`, id);
   const result = ClientFrame.safeParse(json);
   if (!result.success) {
-    // An id-less command is answered only when it fails, with type "command" (hub.ts).
-    const type = TYPED_ANSWERS.has(raw.type) || (raw.type === 'command' && id === null) ? raw.type : undefined;
+    // An id-less command is answered only when it fails, with type "command" and its name first (hub.ts).
+    const idless = raw.type === 'command' && id === null;
+    const type = TYPED_ANSWERS.has(raw.type) || idless ? raw.type : undefined;
+    const named = (message: string) => (idless && typeof (raw as { command?: unknown }).command === 'string' ? `${(raw as { command: string }).command}: ${message}` : message);
     const issue = result.error.issues[0];
     if (issue?.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type') {
       throw new FrameError(`type: unknown frame type ${JSON.stringify(raw.type)}, expected ${FRAME_TYPES}`, id);
     }
     if (issue?.path.length === 1 && issue.path[0] === 'id') {
-      throw new FrameError('id: a string (up to 256 characters) or a number', id, type);
+      throw new FrameError(named('id: a string (up to 256 characters) or a number'), id, type);
     }
-    throw new FrameError(describeIssue(result.error), id, type);
+    throw new FrameError(named(describeIssue(result.error)), id, type);
   }
   return result.data;
 }

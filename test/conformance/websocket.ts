@@ -121,7 +121,8 @@ export function websocketChecks({ runtime }: Target): void {
         const failures: [object | string, RegExp, string][] = [
           [{ type: 'command', command: 'terminal.input', params: { terminalId: 'nope', data: 'x' } }, /^terminal\.input: terminal "nope" not found/, 'not_found'],
           [{ type: 'command', command: 'terminal.fly' }, /^terminal\.fly: command: unknown command/, 'bad_request'],
-          ['{"id":{},"type":"command","command":"terminal.list"}', /^id: a string/, 'bad_request'],
+          ['{"id":{},"type":"command","command":"terminal.list"}', /^terminal\.list: id: a string/, 'bad_request'],
+          ['{"type":"command","command":"terminal.input","params":"x"}', /^terminal\.input: params: /, 'bad_request'],
         ];
         for (const [frame, message, code] of failures) {
           socket.send(frame);

@@ -242,8 +242,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium [node]', () => {
       const { page: second } = await openPage(context);
       // Keys pass through as they are, except that "!" is sent to a terminal id that does not exist.
       const sent: string[] = [];
+      let current: { page: WebSocketRoute; server: WebSocketRoute } | undefined;
       await second.routeWebSocket(/\/ws$/, (ws) => {
         const server = ws.connectToServer();
+        current = { page: ws, server };
         ws.onMessage((message) => {
           const text = String(message);
           const frame = JSON.parse(text);
@@ -261,6 +263,12 @@ describe.skipIf(!hasChromium)('dashboard in Chromium [node]', () => {
       await second.keyboard.type('!');
       await poll(() => second.locator('#terminal-message').textContent()).toMatch(/^input failed: terminal\.input: terminal "gone" not found/);
       await second.keyboard.press('Control+U');
+      // Keys sent without an id are confirmed only by a later heartbeat's answer (every 20 s):
+      // a connection cut before one says that the last keys may not have arrived.
+      await current!.server.close({ code: 1000, reason: 'test: cut' });
+      await current!.page.close({ code: 1012, reason: 'test: cut' });
+      await poll(() => second.locator('#terminal-message').textContent()).toBe('input failed: connection lost: the last keys typed may not have arrived');
+      await poll(() => second.textContent('#stream-status')).toBe('live');
       await second.close();
     });
 

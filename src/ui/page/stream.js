@@ -64,6 +64,14 @@ export class Stream {
   #onEvent;
   #onWelcome;
   #onSendFailed;
+  /**
+   * Frames sent by send() on this socket, and how many of them a heartbeat's
+   * answer has confirmed (the server handles a socket's frames in order). If
+   * the socket dies with some unconfirmed, they may not have arrived.
+   */
+  #sentKeys = 0;
+  #confirmedKeys = 0;
+  #heartbeatCovers = 0;
 
   /**
    * @param {object} handlers
@@ -124,7 +132,10 @@ export class Stream {
    */
   send(command, params) {
     const frame = JSON.stringify({ type: 'command', command, params });
-    if (this.#welcomed) this.#ws?.send(frame);
+    if (this.#welcomed && this.#ws?.readyState === WebSocket.OPEN) {
+      this.#ws.send(frame);
+      this.#sentKeys++;
+    }
     else if (this.#queuedChars + frame.length > MAX_QUEUED_CHARS) this.#onSendFailed(`${command}: not connected, too much input waiting; dropped`);
     else {
       this.#queue.push(frame);
@@ -226,6 +237,10 @@ export class Stream {
       this.#welcome();
       return;
     }
+    if (frame.id === null && frame.type === 'heartbeat') {
+      this.#confirmedKeys = this.#heartbeatCovers;
+      return;
+    }
     if (frame.id === null && frame.type === 'command' && frame.success === false) {
       this.#onSendFailed(frame.error?.message ?? 'a command failed');
       return;
@@ -243,7 +258,10 @@ export class Stream {
     this.#attempt = 0;
     this.#onState('open', '');
     clearInterval(this.#heartbeat);
-    this.#heartbeat = setInterval(() => this.#send({ type: 'heartbeat' }), HEARTBEAT_MS);
+    this.#heartbeat = setInterval(() => {
+      this.#heartbeatCovers = this.#sentKeys;
+      this.#send({ type: 'heartbeat' });
+    }, HEARTBEAT_MS);
     const renewal = this.#renewing;
     this.#renewing = true;
     for (const terminalId of this.#subscriptions.keys()) {
@@ -280,6 +298,9 @@ export class Stream {
   #lost(code, reason) {
     clearInterval(this.#heartbeat);
     this.#welcomed = false;
+    // Keys sent without an id are never pending: say that some may not have arrived.
+    if (this.#sentKeys > this.#confirmedKeys) this.#onSendFailed('connection lost: the last keys typed may not have arrived');
+    this.#sentKeys = this.#confirmedKeys = this.#heartbeatCovers = 0;
     // Frames that went out on the lost socket get no answer; queued ones still go.
     for (const [id, pending] of this.#pending) {
       if (!pending.sent) continue;
