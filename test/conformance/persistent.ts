@@ -13,25 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { savedConfig, startServer, tempHome, type RunningServer } from '../harness.ts';
 import { bearer, jsonCalls, raw } from '../http.ts';
 import { TestSocket, wsUrl } from '../ws-client.ts';
+import type { OutputSlice as Slice, TerminalInfo } from '../../src/terminals/types.ts';
 import type { Target } from './suite.ts';
-
-interface TerminalInfo {
-  id: string;
-  name: string;
-  pid: number;
-  exited: boolean;
-  exitCode: number | null;
-  persistent: boolean;
-  restored: boolean;
-  shellIntegration: 'active' | 'none';
-}
-
-interface Slice {
-  data: string;
-  since: number;
-  next: number;
-  dropped: number;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,23 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempHome, type RunningServer } from '../harness.ts';
 import { jsonCalls, raw, type RawResponse } from '../http.ts';
+import type { OutputSlice as Slice, TerminalInfo } from '../../src/terminals/types.ts';
 import type { Target } from './suite.ts';
-
-interface TerminalInfo {
-  id: string;
-  pid: number;
-  cols: number;
-  rows: number;
-  exited: boolean;
-  exitCode: number | null;
-}
-
-interface Slice {
-  data: string;
-  since: number;
-  next: number;
-  dropped: number;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
