@@ -7,7 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { type AuditDetails, AuditLog, type Door } from './audit.ts';
 import type { ConfigStore } from './config.ts';
-import { Credentials, LOCAL, type Principal } from './credentials.ts';
+import { Credentials, LOCAL, PUBLIC, type Principal } from './credentials.ts';
 import { DOOR_HEADER, verifiedDoor } from './door.ts';
 import { TermgateError, errorResponse } from './errors.ts';
 import { Gate, type GatePolicy, interfaceHostsCache, pathOf, presentedCredentials, type Verdict, WS_PATHS } from './gate.ts';
@@ -122,7 +122,8 @@ export class Core {
       const needed = routeScope(path);
       if (needed !== null && !hasScope(principal, needed)) return scopeRefusal(principal, needed, `${request.method} ${path}`).toResponse();
     }
-    if (principal !== LOCAL) this.#principals.set(request, principal);
+    // LOCAL goes unrecorded in local mode only (it is principalOf's answer there): one WeakMap write less per request.
+    if (principal !== LOCAL || this.#gateAsksForTokens()) this.#principals.set(request, principal);
     if (door !== 'rest') this.#doors.set(request, door);
     return this.app.fetch(request, env);
   }
@@ -163,9 +164,18 @@ export class Core {
     if (door !== undefined) this.#doors.set(to, door);
   }
 
-  /** Who the gate admitted `request` as (routes and the WebSocket hub ask). */
+  /**
+   * Who the gate admitted `request` as (routes and the WebSocket hub ask).
+   * Fails closed: while the gate asks for tokens every admitted request is
+   * recorded, so one it does not know (a Request some layer rebuilt without
+   * carrying the verdict over) is nobody in particular, not local.
+   */
   principalOf(request: Request): Principal {
-    return this.#principals.get(request) ?? LOCAL;
+    return this.#principals.get(request) ?? (this.#gateAsksForTokens() ? PUBLIC : LOCAL);
+  }
+
+  #gateAsksForTokens(): boolean {
+    return this.listening.mode === 'exposed' || this.requireToken;
   }
 
   /** Who asked, through which door, and where its audit line goes (the terminal routes ask). */

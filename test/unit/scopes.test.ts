@@ -146,3 +146,17 @@ describe('the MCP sidecar with requireToken', () => {
     expect((await post(bearer(config.current.authToken))).status).toBe(200);
   });
 });
+
+describe('principalOf', () => {
+  it('fails closed while the gate asks for tokens: a Request the gate never admitted is nobody, not local', async () => {
+    const exposed = await unitCore({ mode: 'exposed' });
+    const stranger = exposed.core.principalOf(new Request('http://127.0.0.1/api/terminals'));
+    expect(stranger).toMatchObject({ kind: 'public', scope: 'read' });
+    expect([...(stranger.terminals ?? ['all'])]).toEqual([]);
+    // Admitted requests keep their principal (the main token is admin).
+    expect((await exposed.request('/api/tokens', { headers: bearer(exposed.core.credentials.mainToken) })).status).toBe(200);
+    const local = await unitCore({ mode: 'local' });
+    expect(local.core.principalOf(new Request('http://127.0.0.1/api/terminals'))).toMatchObject({ kind: 'local', scope: 'admin' });
+    expect((await local.request('/api/tokens')).status).toBe(200);
+  });
+});
