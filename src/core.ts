@@ -122,8 +122,7 @@ export class Core {
       const needed = routeScope(path);
       if (needed !== null && !hasScope(principal, needed)) return scopeRefusal(principal, needed, `${request.method} ${path}`).toResponse();
     }
-    // LOCAL goes unrecorded in local mode only (it is principalOf's answer there): one WeakMap write less per request.
-    if (principal !== LOCAL || this.#gateAsksForTokens()) this.#principals.set(request, principal);
+    this.#principals.set(request, principal);
     if (door !== 'rest') this.#doors.set(request, door);
     return this.app.fetch(request, env);
   }
@@ -166,16 +165,13 @@ export class Core {
 
   /**
    * Who the gate admitted `request` as (routes and the WebSocket hub ask).
-   * Fails closed: while the gate asks for tokens every admitted request is
-   * recorded, so one it does not know (a Request some layer rebuilt without
-   * carrying the verdict over) is nobody in particular, not local.
+   * Fails closed: every admitted request is recorded, so one it does not know
+   * (a Request some layer rebuilt without carrying the verdict over) is
+   * nobody in particular, never local. Recorded rather than derived from the
+   * mode, which can change while a request runs (the PUT that exposes).
    */
   principalOf(request: Request): Principal {
-    return this.#principals.get(request) ?? (this.#gateAsksForTokens() ? PUBLIC : LOCAL);
-  }
-
-  #gateAsksForTokens(): boolean {
-    return this.listening.mode === 'exposed' || this.requireToken;
+    return this.#principals.get(request) ?? PUBLIC;
   }
 
   /** Who asked, through which door, and where its audit line goes (the terminal routes ask). */

@@ -178,6 +178,14 @@ export function auditChecks({ runtime }: Target): void {
         for (const file of ['audit.jsonl', 'audit.jsonl.1', 'audit.jsonl.2']) expect(statSync(join(home, file)).size).toBeLessThanOrEqual(MB10);
         expect(statSync(join(home, 'audit.jsonl')).mode & 0o777).toBe(0o600);
       });
+
+      it('names the local client on the PUT that exposes the server, though the mode changed while it ran', async () => {
+        const token = savedConfig(api).authToken;
+        const put = await raw(`${api.url}/api/settings/connections`, { method: 'PUT', body: { expose: true } });
+        expect(put.status, put.text).toBe(200);
+        expect(put.json()).toMatchObject({ mode: 'exposed' });
+        expect((await auditLines(api, token, 1)).at(-1)).toEqual({ door: 'rest', token: 'local', op: 'settings.connections' });
+      });
     });
   });
 }

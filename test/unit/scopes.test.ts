@@ -148,7 +148,7 @@ describe('the MCP sidecar with requireToken', () => {
 });
 
 describe('principalOf', () => {
-  it('fails closed while the gate asks for tokens: a Request the gate never admitted is nobody, not local', async () => {
+  it('fails closed: a Request the gate never admitted is nobody, not local, in either mode', async () => {
     const exposed = await unitCore({ mode: 'exposed' });
     const stranger = exposed.core.principalOf(new Request('http://127.0.0.1/api/terminals'));
     expect(stranger).toMatchObject({ kind: 'public', scope: 'read' });
@@ -156,7 +156,7 @@ describe('principalOf', () => {
     // Admitted requests keep their principal (the main token is admin).
     expect((await exposed.request('/api/tokens', { headers: bearer(exposed.core.credentials.mainToken) })).status).toBe(200);
     const local = await unitCore({ mode: 'local' });
-    expect(local.core.principalOf(new Request('http://127.0.0.1/api/terminals'))).toMatchObject({ kind: 'local', scope: 'admin' });
+    expect(local.core.principalOf(new Request('http://127.0.0.1/api/terminals'))).toMatchObject({ kind: 'public', scope: 'read' });
     expect((await local.request('/api/tokens')).status).toBe(200);
   });
 });
