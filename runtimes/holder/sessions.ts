@@ -114,23 +114,40 @@ interface Hello {
   rows: number;
 }
 
+/** What both kinds of session share: the session's directory, and the relay its output and exit go through. */
+abstract class SessionBase {
+  protected readonly relay = new Relay();
+
+  constructor(protected readonly dir: string) {}
+
+  onData(listener: DataListener): void {
+    this.relay.onData(listener);
+  }
+
+  onExit(listener: ExitListener): void {
+    this.relay.onExit(listener);
+  }
+
+  save(name: string, content: string): void {
+    writePrivate(join(this.dir, SAVED_PREFIX + name), content);
+  }
+}
+
 /** A terminal whose holder runs: every call is a frame on its socket. */
-class HeldProcess implements HeldPty {
+class HeldProcess extends SessionBase implements HeldPty {
   readonly pid: number;
   readonly startOffset: number;
   readonly cols: number;
   readonly rows: number;
   readonly #socket: Socket;
-  readonly #dir: string;
-  readonly #relay = new Relay();
   readonly #closed: Promise<void>;
   #detached = false;
   /** Bytes of the kept output still to come before the attach is complete. */
   #replayLeft: number;
 
   constructor(socket: Socket, hello: Hello, dir: string, log: (line: string) => void) {
+    super(dir);
     this.#socket = socket;
-    this.#dir = dir;
     this.pid = hello.pid;
     this.startOffset = hello.start;
     this.cols = hello.cols;
@@ -138,9 +155,9 @@ class HeldProcess implements HeldPty {
     this.#replayLeft = hello.end - hello.start;
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.once('close', () => {
-      if (this.#detached || this.#relay.exited) return;
+      if (this.#detached || this.relay.exited) return;
       log(`persistent terminal in ${dir}: its holder went away without reporting an exit (killed?); shown as exited`);
-      this.#relay.exit({ code: null, signal: null });
+      this.relay.exit({ code: null, signal: null });
     });
   }
 
@@ -153,8 +170,8 @@ class HeldProcess implements HeldPty {
   handle(type: number, payload: Uint8Array): void {
     if (type === DATA) {
       this.#replayLeft -= payload.length;
-      this.#relay.data(payload);
-    } else if (type === EXIT) this.#relay.exit(JSON.parse(text(payload)) as Status);
+      this.relay.data(payload);
+    } else if (type === EXIT) this.relay.exit(JSON.parse(text(payload)) as Status);
   }
 
   #send(bytes: Uint8Array): void {
@@ -173,18 +190,6 @@ class HeldProcess implements HeldPty {
     this.#send(frame(KILL));
   }
 
-  onData(listener: DataListener): void {
-    this.#relay.onData(listener);
-  }
-
-  onExit(listener: ExitListener): void {
-    this.#relay.onExit(listener);
-  }
-
-  save(name: string, content: string): void {
-    writePrivate(join(this.#dir, SAVED_PREFIX + name), content);
-  }
-
   detach(): void {
     this.#detached = true;
     this.#socket.end();
@@ -195,23 +200,21 @@ class HeldProcess implements HeldPty {
     this.kill();
     await Promise.race([this.#closed, sleep(REMOVE_WAIT_MS)]);
     this.#socket.destroy();
-    rmSync(this.#dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
 /** A terminal whose holder is gone: its output and exit read back from disk. */
-class ExitedSession implements HeldPty {
+class ExitedSession extends SessionBase implements HeldPty {
   readonly pid: number;
   readonly startOffset: number;
   readonly cols: number;
   readonly rows: number;
-  readonly #dir: string;
-  readonly #relay = new Relay();
   /** A holder that still runs but cannot be reached (its socket file was deleted): remove() ends it. */
   readonly #strayHolder: number | null;
 
   constructor(dir: string, logBytes: number, size: { cols: number; rows: number }, strayHolder: number | null) {
-    this.#dir = dir;
+    super(dir);
     this.#strayHolder = strayHolder;
     const ids = readJson<{ pid?: number }>(join(dir, SESSION_FILES.holder));
     this.pid = typeof ids?.pid === 'number' ? ids.pid : 0;
@@ -219,27 +222,15 @@ class ExitedSession implements HeldPty {
     this.startOffset = kept.start;
     this.cols = size.cols;
     this.rows = size.rows;
-    if (kept.bytes.length > 0) this.#relay.data(kept.bytes);
+    if (kept.bytes.length > 0) this.relay.data(kept.bytes);
     const status = readJson<Status>(join(dir, SESSION_FILES.exit));
-    this.#relay.exit(status && (typeof status.code === 'number' || typeof status.signal === 'number') ? status : { code: null, signal: null });
+    this.relay.exit(status && (typeof status.code === 'number' || typeof status.signal === 'number') ? status : { code: null, signal: null });
   }
 
   write(): void {}
   resize(): void {}
   kill(): void {}
   detach(): void {}
-
-  onData(listener: DataListener): void {
-    this.#relay.onData(listener);
-  }
-
-  onExit(listener: ExitListener): void {
-    this.#relay.onExit(listener);
-  }
-
-  save(name: string, content: string): void {
-    writePrivate(join(this.#dir, SAVED_PREFIX + name), content);
-  }
 
   async remove(): Promise<void> {
     if (this.#strayHolder !== null) {
@@ -249,7 +240,7 @@ class ExitedSession implements HeldPty {
         // gone meanwhile
       }
     }
-    rmSync(this.#dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
