@@ -10,9 +10,8 @@ import { Connections, Health } from './connections.js';
 import { Stream } from './stream.js';
 import { Terminals } from './terminals.js';
 import { Tokens } from './tokens.js';
+import { byId } from './dom.js';
 
-/** @param {string} id */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /** @param {string | null} text */
 function pageError(text) {

@@ -6,6 +6,7 @@
  * changes, and (debounced) when the stream reports a state change.
  */
 import { api, describe } from './api.js';
+import { byId } from './dom.js';
 
 const LIMIT = 200;
 const REFRESH_DEBOUNCE_MS = 1000;
@@ -14,8 +15,6 @@ const REFRESH_DEBOUNCE_MS = 1000;
  * @typedef {{ time: string, door: string, token: string, op: string, terminalId?: string, bytes?: number, name?: string }} AuditEntry
  */
 
-/** @param {string} id */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 export class Audit {
   /** @type {AuditEntry[]} */

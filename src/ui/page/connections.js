@@ -8,14 +8,13 @@
  * here). A conflict stays shown until a save succeeds.
  */
 import { ApiError, api, auth, describe } from './api.js';
+import { byId } from './dom.js';
 
 const HEALTH_EVERY_MS = 5000;
 const HEALTH_TIMEOUT_MS = 3000;
 const MIN_PORT = 1024;
 const MAX_PORT = 65535;
 
-/** @param {string} id */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 /** @param {string} id */
 const input = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
 /** @param {string} id */

@@ -19,6 +19,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { api, describe, readOnly } from './api.js';
 import { OutputMap, Timeline } from './timeline.js';
+import { byId } from './dom.js';
 
 /**
  * @typedef {{ id: string, name: string, command: string, args: string[], cwd: string, cols: number, rows: number,
@@ -38,8 +39,6 @@ const THEME = {
   selectionBackground: '#264f78',
 };
 
-/** @param {string} id */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 class TerminalView {
   /** Whether the xterm has been attached to the DOM (it is, on first show). */

@@ -10,14 +10,13 @@
  */
 import { api, describe } from './api.js';
 import { copyText } from './connections.js';
+import { byId } from './dom.js';
 
 /**
  * @typedef {{ name: string, scope: 'read' | 'write' | 'admin', terminals?: string[], createdAt: string, lastUsedAt: string | null }} NamedToken
  * @typedef {{ id: string, name: string }} TerminalRef
  */
 
-/** @param {string} id */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /** @param {string | null} iso */
 function when(iso) {
