@@ -54,10 +54,11 @@ export function terminalRoutes(terminals: TerminalManager, callerOf: (request: R
       // Path values are text too (a command's :seq is a number): the schema says which.
       const path = inPath ? fromQuery(op, c.req.param() as Record<string, string>) : {};
       const caller = callerOf(c.req.raw);
-      // The scope, then an unknown terminal (the bigger mistake): said before the body is read.
-      if (takesTerminal(op)) requireTerminal(terminals, path.terminalId, op, caller.principal);
-      else authorizeOperation(op, caller.principal, undefined);
       if (op.rest.method === 'POST') {
+        // The scope, then an unknown terminal (the bigger mistake): said before the body is read.
+        // Without a body, invoke() makes the same checks in the same order.
+        if (takesTerminal(op)) requireTerminal(terminals, path.terminalId, op, caller.principal);
+        else authorizeOperation(op, caller.principal, undefined);
         return readBody(c, objectBody).then((body) => {
           if (Object.hasOwn(body, 'terminalId')) throw new TermgateError('bad_request', 'terminalId: goes in the path, not in the body');
           return answer(c, op, invoke(op, terminals, { ...body, ...path }, caller));
