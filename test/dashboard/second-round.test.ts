@@ -125,6 +125,41 @@ describe.skipIf(!hasChromium)('dashboard, second round, in Chromium [node]', () 
       await poll(async () => (await screenLines(page))[0]).toMatch(/[#$] +false$/);
       expect(problems).toEqual([]);
     });
+
+    it('shows a command that ran while the page was still opening the terminal (before it subscribed)', async () => {
+      // The snapshot is held until the command has finished: the page subscribes
+      // only after it, so the command's events went to nobody.
+      let held!: () => void;
+      const released = new Promise<void>((resolve) => (held = resolve));
+      let reached!: () => void;
+      const snapshotAsked = new Promise<void>((resolve) => (reached = resolve));
+      await page.route('**/screen?format=ansi', async (route) => {
+        reached();
+        await released;
+        await route.continue();
+      });
+      // Every list the page reads before the snapshot is answered first (the load's and the welcome's).
+      let terminalListsAnswered = 0;
+      const lists = { asked: 0, answered: 0 }; // requests for /commands
+      const isCommands = (url: string) => new URL(url).pathname.endsWith('/commands');
+      page.on('request', (request) => void (isCommands(request.url()) && lists.asked++));
+      page.on('requestfinished', (request) => {
+        if (isCommands(request.url())) lists.answered++;
+        if (new URL(request.url()).pathname === '/api/terminals') terminalListsAnswered++;
+      });
+      await page.reload();
+      await snapshotAsked;
+      await poll(() => page.textContent('#stream-status')).toBe('live');
+      await poll(() => terminalListsAnswered).toBe(2);
+      await poll(() => lists.answered).toBe(lists.asked);
+      expect((await run(server.url, id, 'echo between')).exitCode).toBe(0);
+      held();
+      const entries = page.locator('.view:not([hidden]) .timeline .command');
+      await poll(() => entries.count()).toBe(6);
+      expect(await entries.nth(5).locator('.command-line').textContent()).toBe('echo between');
+      await page.unroute('**/screen?format=ansi');
+      expect(problems).toEqual([]);
+    });
   });
 
   describe('tokens panel and audit view (exposed mode, main token)', () => {

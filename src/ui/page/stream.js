@@ -30,6 +30,8 @@ const decoder = new TextDecoder();
  * @property {(droppedBytes: number) => void} dropped older output had left the server's scrollback
  * @property {(state: { exited: boolean, exitCode: number | null }) => void} status
  * @property {() => void} gone the terminal no longer exists
+ * @property {() => void} [subscribed] the server confirmed the subscription (also each renewal): from
+ *   here on this terminal's events reach the page, so what is fetched now misses nothing
  * @property {(next: number) => Promise<number>} [resume] before a renewal after a reconnect: the
  *   offset to resume from (`next`, to replay what was missed; or a later one, when the sink
  *   reloaded itself from a screen snapshot instead)
@@ -204,6 +206,7 @@ export class Stream {
         if (ack.dropped > 0) subscription.sink.dropped(ack.dropped);
         if (ack.since > subscription.next) subscription.next = ack.since;
         subscription.sink.status({ exited: ack.exited, exitCode: ack.exitCode });
+        subscription.sink.subscribed?.();
       },
       reject: (error) => {
         if (this.#subscriptions.get(terminalId) !== subscription) return;

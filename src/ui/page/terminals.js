@@ -194,6 +194,9 @@ class TerminalView {
         status: (state) => this.setState(state),
         gone: () => this.owner.remove(id),
         resume: (next) => this.#resume(next),
+        // Read once the server sends this terminal's command events: a command that
+        // starts in between is then in the list or arrives live, never neither.
+        subscribed: () => void this.loadCommands(),
       },
       since,
     );
@@ -227,7 +230,7 @@ class TerminalView {
     return this.#show(await this.#snapshot());
   }
 
-  /** The timeline from the server's records (on open and after each reconnect). */
+  /** The timeline from the server's records (each time the subscription is confirmed: on open and after each reconnect). */
   async loadCommands() {
     if (this.info.shellIntegration === 'none') {
       this.timeline.setNote('No shell integration in this terminal (sh, a REPL, ssh…): its commands are not recorded.');
@@ -314,11 +317,11 @@ export class Terminals {
           this.#add(info);
           continue;
         }
-        // Known already: what changed while the stream was down (exit, size, records).
+        // Known already: what changed while the stream was down (exit, size); the
+        // records are read again when the renewed subscription is confirmed.
         view.info = { ...view.info, ...info };
         view.setState(info);
         view.render();
-        void view.loadCommands();
       }
       this.renderList();
     } catch (error) {
@@ -415,7 +418,6 @@ export class Terminals {
     this.empty.hidden = true;
     view.setState(info);
     view.loaded = view.open();
-    void view.loadCommands();
     if (this.#selected === null) this.select(info.id);
     this.renderList();
   }

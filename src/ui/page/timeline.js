@@ -232,12 +232,16 @@ export class Timeline {
 
   /** @param {CommandRecord[]} records all the terminal's records (replaces the list) */
   replace(records) {
-    // A list fetched while a command ran may arrive after its finished event: keep the newer state.
-    const finished = new Map([...this.#entries.values()].filter(({ record }) => record.finishedAt !== null).map(({ record }) => [record.seq, record]));
+    // Events keep arriving while the list is fetched: a record finished since keeps its
+    // finished state, and one started since (newer than the list) stays.
+    const newest = records.reduce((seq, record) => Math.max(seq, record.seq), 0);
+    const shown = [...this.#entries.values()].map(({ record }) => record);
+    const finished = new Map(shown.filter((record) => record.finishedAt !== null).map((record) => [record.seq, record]));
     this.list.replaceChildren();
     this.#entries.clear();
     for (const record of records) this.upsert(record.finishedAt === null ? (finished.get(record.seq) ?? record) : record);
-    if (records.length > 0) this.setNote('');
+    for (const record of shown) if (record.seq > newest) this.upsert(record);
+    if (this.#entries.size > 0) this.setNote('');
   }
 
   /** @param {CommandRecord} record a new record or a newer state of one shown */
