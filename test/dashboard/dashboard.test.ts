@@ -12,7 +12,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startServer, type RunningServer } from '../harness.ts';
 import { raw } from '../http.ts';
@@ -132,6 +132,31 @@ describe.skipIf(!hasChromium)('dashboard in Chromium [node]', () => {
       expect(terminals).toHaveLength(1);
       // Typed in the page, recorded by the shell's integration like any command.
       await poll(async () => (await raw(`${base}/api/terminals/${terminals[0]!.id}/commands`)).json().commands.map((r: { command: string }) => r.command)).toContain('echo hello-ui');
+      expect(problems).toEqual([]);
+    });
+
+    it('a terminal listed late does not take the focus from a field being typed in', async () => {
+      // The terminal list is held until the port field has the focus: keys meant for
+      // the field must not go to the shell when the first terminal is shown.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const hold = async (route: Route) => {
+        if (route.request().method() === 'GET') await released;
+        await route.continue();
+      };
+      await page.route('**/api/terminals', hold);
+      try {
+        await page.reload();
+        await poll(() => page.inputValue('#api-port')).toBe(new URL(base).port);
+        await page.focus('#api-port');
+        release();
+        await poll(() => page.locator('.view:not([hidden]) .xterm').count()).toBe(1);
+        await poll(() => page.textContent('#stream-status')).toBe('live');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('api-port');
+      } finally {
+        release();
+        await page.unroute('**/api/terminals', hold);
+      }
       expect(problems).toEqual([]);
     });
 

@@ -133,8 +133,11 @@ class TerminalView {
     this.footer.textContent = `${[command, ...args].join(' ')} · ${cols}×${rows} · ${state}`;
   }
 
-  /** Shows this view, attaching xterm to the DOM the first time (it measures on open). */
-  show() {
+  /**
+   * Shows this view, attaching xterm to the DOM the first time (it measures on open).
+   * @param {boolean} [focus] whether the terminal takes the keyboard focus
+   */
+  show(focus = true) {
     this.panel.hidden = false;
     this.tab.classList.add('selected');
     this.tab.setAttribute('aria-selected', 'true');
@@ -143,7 +146,7 @@ class TerminalView {
       this.opened = true;
     }
     this.resize();
-    this.term.focus();
+    if (focus) this.term.focus();
   }
 
   hide() {
@@ -361,13 +364,18 @@ export class Terminals {
     this.remove(id);
   }
 
-  /** @param {string} id */
-  select(id) {
+  /**
+   * @param {string} id
+   * @param {boolean} [chosen] picked by the user (a tab, a row, New): the terminal takes the
+   *   focus. Otherwise (the first terminal listed, the next one after a close) only when
+   *   nothing else has it, so the keys of someone typing in a field never go to a shell.
+   */
+  select(id, chosen = true) {
     const view = this.#views.get(id);
     if (!view) return;
     this.#selectedView()?.hide();
     this.#selected = id;
-    view.show();
+    view.show(chosen || document.activeElement === null || document.activeElement === document.body);
     this.renderList();
   }
 
@@ -418,7 +426,7 @@ export class Terminals {
     this.empty.hidden = true;
     view.setState(info);
     view.loaded = view.open();
-    if (this.#selected === null) this.select(info.id);
+    if (this.#selected === null) this.select(info.id, false);
     this.renderList();
   }
 
@@ -468,7 +476,7 @@ export class Terminals {
     if (this.#selected === id) {
       this.#selected = null;
       const first = this.#views.keys().next();
-      if (!first.done) this.select(first.value);
+      if (!first.done) this.select(first.value, false);
     }
     this.empty.hidden = this.#views.size > 0;
     this.renderList();
