@@ -13,6 +13,7 @@ import type { FoundSession, HeldPty, PersistentSessions, PtyHost, PtyProcess, Pt
 import { LIMITS } from './limits.ts';
 import { Runner } from './run.ts';
 import { Scrollback } from './scrollback.ts';
+import { SCAN_WINDOW, startOutside } from './shape.ts';
 import { integratedShell, integrationLaunch } from './shell-integration/launch.ts';
 import { OscScanner, stripIntegrationSequences, withoutLeadingControls } from './shell-integration/osc.ts';
 import { SHELL_INTEGRATION_FILES } from './shell-integration/scripts.generated.ts';
@@ -414,6 +415,7 @@ export class PtyTerminalManager implements TerminalManager {
       throw new TermgateError('payload_too_large', `data: larger than the input limit of ${max} bytes`);
     }
     terminal.pty.write(data);
+    terminal.integration?.tracker.input(data);
   }
 
   resize(id: string, cols: number, rows: number): void {
@@ -462,11 +464,12 @@ export class PtyTerminalManager implements TerminalManager {
 
   readTail(id: string, maxBytes: number): OutputSlice {
     const { scrollback } = this.#find(id);
-    let from = Math.max(scrollback.start, scrollback.end - maxBytes);
-    // Inside a character: start after it, so the answer stays within maxBytes.
-    const start = scrollback.characterStart(from);
-    if (start !== from) from = scrollback.characterEnd(start);
-    return readScrollback(scrollback, from, Infinity);
+    const from = Math.max(scrollback.start, scrollback.end - maxBytes);
+    // Inside a character or an escape sequence: start after it, so the answer stays within
+    // maxBytes and never begins with the rest of a sequence (shown as text, "33;B;tg=…").
+    const lookback = Math.max(scrollback.start, from - SCAN_WINDOW);
+    const start = lookback + startOutside(scrollback.slice(lookback, scrollback.end), from - lookback);
+    return readScrollback(scrollback, start, Infinity);
   }
 
   reader(id: string): OutputReader {

@@ -314,7 +314,7 @@ export const OPERATIONS = [
       terminalId: TerminalId,
       since: offset.optional().describe('Byte offset to read from: the `next` of the previous read (default 0, the start).'),
       limit: byteCount.optional().describe('At most this many bytes (default: all that is held).'),
-      tail: byteCount.optional().describe('Instead of since/limit: only the last this many bytes, starting on a whole character.'),
+      tail: byteCount.optional().describe('Instead of since/limit: at most the last this many bytes, starting on a whole character and outside any escape sequence.'),
       maxBytes: maxBytes('data (applied after since/limit/tail chose the range; `next` stays the end of the range)'),
       plain: plain('data'),
     }),
@@ -383,7 +383,8 @@ export const OPERATIONS = [
         .optional()
         .describe(
           'At timeoutMs, leave the command running instead of interrupting it: the answer says running: true with its seq, and ' +
-            'its output and exit code are read later (get_command_output, or wait with command: true). Needs shell integration.',
+            'its output and exit code are read later from its record (MCP get_command_output, REST /commands/:seq/output; ' +
+              'to block until it ends: MCP wait_for, REST /wait, with command: true). Needs shell integration.',
         ),
       maxBytes: maxBytes('output'),
       plain: plain('output'),

@@ -190,7 +190,15 @@ export class Runner {
     const timeoutMs = options.timeoutMs ?? LIMITS.defaultRunTimeoutMs;
     const info = this.#host.get(id);
     if (info.exited) throw new TermgateError('conflict', `terminal ${id} has exited (code ${info.exitCode}); close it (MCP close_terminal, REST DELETE) and create another`);
-    if (this.#busy.has(id)) throw new TermgateError('terminal_busy', `terminal ${id} is already running a command for another run; wait for it to finish`);
+    if (this.#busy.has(id)) {
+      const seq = this.#host.shell(id)?.current?.seq;
+      throw new TermgateError(
+        'terminal_busy',
+        `terminal ${id} is already running a command for another run${seq === undefined ? '' : ` (seq ${seq})`}, which may be a client ` +
+          'that gave up waiting: wait for it (MCP wait_for, REST /wait, with command: true) and read its result from its record ' +
+          '(MCP get_command_output), or interrupt it (keys ["C-c"]). For long jobs, run with detach: true',
+      );
+    }
     const started = Date.now();
     const text = command.replace(/\r\n?/g, '\n');
     // Claimed before the first await, so a second run in the meantime gets its 409.
@@ -239,7 +247,8 @@ export class Runner {
     if (interrupted !== undefined && shell.current?.seq === interrupted) {
       await this.#until(id, () => shell.current?.seq !== interrupted && shell.state === 'prompt', waitMs);
     }
-    const ready = () => shell.current === null && shell.state === 'prompt';
+    // A line just ended with Enter: its command (or a fresh prompt) comes first.
+    const ready = () => shell.current === null && shell.state === 'prompt' && shell.typedAtPrompt !== 'entered';
     // Between a command's end and the next prompt the shell runs its prompt hooks, which may run
     // programs in the foreground: wait for the prompt first. A program in the foreground of a running
     // command is refused at once; a command of the shell's own (a builtin, a command line about to
@@ -253,10 +262,19 @@ export class Runner {
       throw new TermgateError(
         'terminal_busy',
         `terminal ${id} is running a command (seq ${current.seq}: ${JSON.stringify(current.command.slice(0, 200))}); ` +
-          'wait for it (wait with command: true) or interrupt it (keys ["C-c"])',
+          'wait for it (MCP wait_for, REST /wait, with command: true) and read its result from its record ' +
+          '(MCP get_command_output, REST /commands/:seq/output), or interrupt it (keys ["C-c"])',
       );
     }
     if (shell.state !== 'prompt') throw new TermgateError('terminal_busy', `terminal ${id}: its shell has not shown its prompt; try again when it has`);
+    if (shell.typedAtPrompt !== 'nothing') {
+      // Typed after it, run's command would join what is there (a person's half-typed line, an agent's input).
+      throw new TermgateError(
+        'terminal_busy',
+        `terminal ${id}: its command line holds text typed since the prompt was shown (input, keys or the dashboard); ` +
+          'run would add its command to it. Clear the line (keys ["C-u"]) or submit it (keys ["Enter"]), then run again',
+      );
+    }
   }
 
   #runIntegrated(id: string, shell: ShellTracker, text: string, started: number, timeoutMs: number, detach: boolean): Promise<RunResult> {

@@ -30,7 +30,7 @@ const LF = 0x0a;
 /** A string sequence (OSC, DCS…) longer than this is not looked for (an inline image can be megabytes). */
 const MAX_SEQUENCE = 64 * 1024;
 /** How far before a cut point the scan for an enclosing escape sequence starts. */
-const SCAN_WINDOW = MAX_SEQUENCE;
+export const SCAN_WINDOW = MAX_SEQUENCE;
 
 /** A code unit (string) or byte (UTF-8) at an index; undefined past the end. Escape sequences are ASCII in both. */
 export type CodeAt = (index: number) => number | undefined;
@@ -105,6 +105,11 @@ export function tailCut(bytes: Uint8Array, budget: number): number {
   let q = bytes.length - Math.max(0, budget);
   const lineEnd = bytes.indexOf(LF, q);
   if (lineEnd >= 0 && lineEnd + 1 <= q + Math.floor(budget / 2)) q = lineEnd + 1;
+  return startOutside(bytes, q);
+}
+
+/** The first position at or after `q` that starts a whole character outside any escape sequence. */
+export function startOutside(bytes: Uint8Array, q: number): number {
   while (q < bytes.length && isContinuation(bytes[q]!)) q++;
   for (let sequence = enclosing(bytes, q); sequence; sequence = enclosing(bytes, q)) {
     q = sequence[1];

@@ -200,6 +200,23 @@ export function commandChecks({ runtime }: Target): void {
           expect((await api.run(id, 'pwd')).output).toBe('/tmp');
         });
 
+        it('refuses to run while the command line holds typed text, and runs once Ctrl-U cleared it', async () => {
+          await api.input(id, 'echo half-typed; false');
+          const refused = await api.call('POST', `/${id}/run`, { command: 'true' });
+          expect(refused.status).toBe(409);
+          expect(refused.json().error).toMatchObject({ code: 'terminal_busy' });
+          expect(refused.json().error.message).toMatch(/command line holds text typed since the prompt/);
+          await api.ok('POST', `/${id}/keys`, { keys: ['C-u'] }, 204);
+          expect(await api.run(id, 'true')).toMatchObject({ output: '', exitCode: 0 });
+          // A typed line ended with Enter: run waits for the shell to take it, then runs.
+          await api.input(id, 'echo entered-by-hand\r');
+          expect(await api.run(id, 'echo after-it')).toMatchObject({ output: 'after-it', exitCode: 0 });
+          const commands = (await api.commands(id)).map((record) => record.command);
+          expect(commands).toContain('echo entered-by-hand');
+          expect(commands).not.toContain('echo half-typed; false');
+          expect(commands.some((command) => command.includes('half-typed'))).toBe(false);
+        });
+
         it("keeps run's commands out of the shell's history; typed ones stay in it", async () => {
           await api.run(id, 'echo agent-secret-command');
           await api.input(id, 'echo typed-by-hand\r');

@@ -244,6 +244,22 @@ export function terminalChecks({ runtime }: Target): void {
       await api.remove(id);
     });
 
+    it('never starts a tail inside an escape sequence: a cut in one starts after it', async () => {
+      // "ab" ESC]0;a-title BEL "cd" ESC[31m "ef": the OSC is bytes 2..13, the CSI 16..20.
+      const { id } = await api.create({ command: 'printf', args: ['ab\u001b]0;a-title\u0007cd\u001b[31mef'] });
+      await api.follow(id, { untilExit: true });
+      const end = (await api.ok<Slice>('GET', `/${id}/output?tail=1`)).next;
+      expect(end).toBe(23);
+      for (let tail = 1; tail <= 23; tail++) {
+        const slice = await api.ok<Slice>('GET', `/${id}/output?tail=${tail}`);
+        const from = end - tail;
+        const expected = from > 2 && from < 14 ? 14 : from > 16 && from < 21 ? 21 : from;
+        expect(slice, `tail=${tail}`).toMatchObject({ since: expected, next: 23 });
+        expect(slice.data.startsWith(']') || slice.data.startsWith('[') || /^[0-9;]/.test(slice.data), `tail=${tail}: ${JSON.stringify(slice.data)}`).toBe(false);
+      }
+      await api.remove(id);
+    });
+
     it('answers bad requests with the right status and code, and keeps working', async () => {
       const { id } = await api.create();
       const bad: [string, string, unknown, number, string, string?][] = [

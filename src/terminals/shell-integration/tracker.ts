@@ -25,6 +25,13 @@ export const INTEGRATION_PREFIXES = ['133;', '7770;'] as const;
 
 export type ShellState = 'starting' | 'prompt' | 'running';
 
+/**
+ * What was typed at the shown prompt through termgate (input, keys, the
+ * dashboard; run's own typing is not counted): nothing, text still on the
+ * command line, or a line ended with Enter (a new prompt is on its way).
+ */
+export type TypedAtPrompt = 'nothing' | 'text' | 'entered';
+
 export interface TrackerEvents {
   started(record: CommandRecord): void;
   finished(record: CommandRecord): void;
@@ -49,6 +56,7 @@ export class ShellTracker {
   /** The next command is `run`'s, with this text (the shell's history may not hold it). */
   #claim: string | null = null;
   #current: CommandRecord | null = null;
+  #typed: TypedAtPrompt = 'nothing';
 
   constructor(dialect: 'posix' | 'fish', nonce: string, cwd: string, events: TrackerEvents) {
     this.dialect = dialect;
@@ -63,6 +71,24 @@ export class ShellTracker {
 
   get state(): ShellState {
     return this.#state;
+  }
+
+  get typedAtPrompt(): TypedAtPrompt {
+    return this.#typed;
+  }
+
+  /**
+   * Input written to the PTY by someone other than run. Outside a running
+   * command (at the prompt, or typed ahead of it between a command's end and
+   * the next prompt) it may leave text on the command line, which a run would
+   * join. Only its last key tells what is left: Ctrl-U kills the line; Enter
+   * or Ctrl-C ends it (a command or a fresh prompt follows); anything else is
+   * text, until one of those keys. Input while a command runs is that command's.
+   */
+  input(data: string): void {
+    if (data === '' || (this.#state === 'running' && this.#current !== null)) return;
+    const last = data[data.length - 1];
+    this.#typed = last === '\x15' ? 'nothing' : last === '\r' || last === '\n' || last === '\x03' ? 'entered' : 'text';
   }
 
   /** The command running now, if any. */
@@ -111,6 +137,8 @@ export class ShellTracker {
       case 'A':
         this.#state = 'prompt';
         this.#inputStart = null;
+        // A new prompt after an ended line; text typed ahead (or a redrawn prompt's line) stays.
+        if (this.#typed === 'entered') this.#typed = 'nothing';
         if (!this.#active) {
           this.#active = true;
           this.#events.active();
@@ -150,6 +178,7 @@ export class ShellTracker {
     };
     this.#commandLine = null;
     this.#state = 'running';
+    if (this.#typed === 'entered') this.#typed = 'nothing';
     this.#current = record;
     this.#records.push(record);
     if (this.#records.length > MAX_COMMAND_RECORDS) this.#records.splice(0, this.#records.length - MAX_COMMAND_RECORDS);
