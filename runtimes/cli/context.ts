@@ -10,7 +10,8 @@ import type { FileConfigStorage } from '../host/config-file.ts';
 import { envPort, envToken } from '../host/env.ts';
 import { configStorage, openConfig } from '../host/home.ts';
 import { resolve } from 'node:path';
-import { findServer, type RemoteServer } from './remote.ts';
+import { CliError } from './errors.ts';
+import { callServer, findServer, type RemoteServer } from './remote.ts';
 
 export interface CommandContext {
   dev: boolean;
@@ -57,11 +58,32 @@ export async function either<T>(
   local: (store: ConfigStore, credentials: Credentials) => Promise<T>,
 ): Promise<{ via: Via; server: RemoteServer | null; result: T }> {
   const server = await findServer(ctx.port, { unix: ctx.unix });
-  if (server) return { via: 'server', server, result: await remote(server) };
+  if (server) {
+    await sameHome(ctx, server);
+    return { via: 'server', server, result: await remote(server) };
+  }
   const store = await openConfig(ctx.storage, ctx.dev);
   return { via: 'file', server: null, result: await local(store, new Credentials(store, ctx.envToken)) };
 }
 
 export function savedNote(ctx: CommandContext): string {
   return `termgate is not running ${ctx.unix === undefined ? `on port ${ctx.port}` : `at unix:${ctx.unix}`}: saved to ${ctx.storage.path}`;
+}
+
+/**
+ * The server that answers on the port must use this CLI's config file: one of another
+ * TERMGATE_HOME (or profile) on the same port would otherwise have its token shown,
+ * rotated or its exposure changed by a CLI that meant another install.
+ */
+export async function sameHome(ctx: CommandContext, server: RemoteServer): Promise<void> {
+  const theirs = await callServer<{ configFile?: string }>(server, tokenFor(ctx), 'GET', '/api/settings/connections').then(
+    (view) => view.configFile,
+    () => undefined,
+  );
+  if (theirs !== undefined && resolve(theirs) !== resolve(ctx.storage.path)) {
+    throw new CliError(
+      `the termgate ${ctx.unix === undefined ? `on port ${ctx.port}` : `at unix:${ctx.unix}`} uses ${theirs}, not this CLI's ${ctx.storage.path} ` +
+        '(another TERMGATE_HOME or profile): pass the --port (or TERMGATE_PORT) of the server of this home',
+    );
+  }
 }

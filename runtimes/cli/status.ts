@@ -3,6 +3,7 @@ import { type CommandContext, type Outcome, readSavedConfig, tokenFor } from './
 import { EXIT_NOT_RUNNING } from './errors.ts';
 import { displayUrl } from '../host/unix-socket.ts';
 import { callServer, findServer } from './remote.ts';
+import { resolve } from 'node:path';
 
 /** The part of GET /api/settings/connections the CLI shows. */
 export interface ConnectionsView {
@@ -13,6 +14,7 @@ export interface ConnectionsView {
   url: string;
   reachableAt: string[];
   token: string;
+  configFile?: string;
 }
 
 export async function status(ctx: CommandContext): Promise<Outcome> {
@@ -41,6 +43,8 @@ export async function status(ctx: CommandContext): Promise<Outcome> {
     reachableAt: settings?.reachableAt ?? [],
     mcpPort: settings?.mcpPort ?? saved?.mcpPort ?? null,
     token: settings?.token ?? null,
+    /** The config file the server uses, when it is not this CLI's (another TERMGATE_HOME on the same port). */
+    otherConfig: settings?.configFile !== undefined && resolve(settings.configFile) !== resolve(ctx.storage.path) ? settings.configFile : null,
   };
   const lines = [
     `termgate ${json.version} is running at ${json.url} (runtime: ${json.runtime}, mode: ${json.mode})`,
@@ -50,7 +54,8 @@ export async function status(ctx: CommandContext): Promise<Outcome> {
     lines.push(`  reachable at ${reachableUrls(json.reachableAt, ctx.port).join(', ') || 'no network address found'}`);
   }
   if (json.token) lines.push(`  token ${json.token}`);
-  lines.push(`  config ${ctx.storage.path}`);
+  if (json.otherConfig) lines.push(`  config ${json.otherConfig}: not this CLI's ${ctx.storage.path} (another TERMGATE_HOME or profile)`);
+  else lines.push(`  config ${ctx.storage.path}`);
   return { json, human: lines.join('\n') };
 }
 

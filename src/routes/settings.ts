@@ -94,6 +94,8 @@ function connectionsView(core: SettingsDeps) {
     allowedOrigins: config.allowedOrigins,
     /** What the next start uses; differs from the live values when `serve --host/--port` overrode them. */
     saved: { apiPort: config.apiPort, expose: config.expose },
+    /** The config file this server uses: the CLI checks it is its own before acting through the server. */
+    configFile: core.config.storage.path,
   };
 }
 
@@ -165,6 +167,7 @@ const ConnectionsView = z.looseObject({
   allowedHosts: z.array(z.string()),
   allowedOrigins: z.array(z.string()),
   saved: z.object({ apiPort: z.number(), expose: z.boolean() }),
+  configFile: z.string().describe('the config file this server uses'),
 });
 
 export const SETTINGS_ROUTE_DOCS: RouteDoc[] = [

@@ -236,6 +236,31 @@ function rebindChecks({ runtime, caps }: Target): void {
 
 function lifecycleChecks({ runtime }: Target): void {
   describe('lifecycle', () => {
+    it("the CLI of another TERMGATE_HOME refuses to act through a server that is not its own", async () => {
+      const server = await startServer(runtime);
+      const otherHome = tempHome();
+      try {
+        const env = { TERMGATE_HOME: otherHome };
+        const port = ['--port', String(server.port)];
+        for (const args of [['token', 'show'], ['token', 'rotate'], ['expose', 'on']]) {
+          const result = await runCli(runtime, [...args, ...port], env);
+          expect(result.code, args.join(' ')).not.toBe(0);
+          expect(result.stderr, args.join(' ')).toMatch(/uses .*config\.json, not this CLI's .*\(another TERMGATE_HOME or profile\)/);
+          expect(result.stdout).not.toContain(savedConfig(server.home).authToken);
+        }
+        const status = await runCli(runtime, ['status', ...port], env);
+        expect(status.stdout).toContain('another TERMGATE_HOME or profile');
+        // Its own CLI still goes through it.
+        const own = await runCli(runtime, ['token', 'show', ...port], { TERMGATE_HOME: server.home });
+        expect(own.code, own.stderr).toBe(0);
+        expect(own.stdout.trim()).toBe(savedConfig(server.home).authToken);
+        expect((await raw(`${server.url}/health`)).json().mode).toBe('local');
+      } finally {
+        await server.stop();
+        rmSync(otherHome, { recursive: true, force: true });
+      }
+    });
+
     it('serve twice: the second says where the first runs and exits 0; SIGTERM exits 0', async () => {
       const first = await startServer(runtime);
       try {
