@@ -47,7 +47,10 @@ export const Terminal = z.object({
   exitCode: z.number().int().nullable(),
   shellIntegration: z
     .enum(['active', 'none'])
-    .describe('"active": the shell reports every command (list_commands) and run types the command as it is; "none": run uses visible markers.'),
+    .describe(
+      '"active": the shell reports every command (list_commands) and run types the command as it is; "none": run uses visible markers. ' +
+        'A new bash, zsh or fish terminal says "none" until its first prompt (well under a second); run waits for it by itself.',
+    ),
   persistent: z.boolean().describe('true: held by a process of its own, it survives a restart of the server.'),
   restored: z.boolean().describe('true: this server took it over after the server that created it stopped.'),
 });
@@ -481,9 +484,11 @@ export const OPERATIONS = [
       tool: 'send_keys',
       title: 'Send keys',
       description:
-        'Press keys in a terminal by name, e.g. ["C-c"], ["Up","Enter"], ["text:ls -la","Enter"], ["Escape","text::wq","Enter"]. ' +
-        'Keys are encoded for the terminal\'s current modes (application cursor keys, bracketed paste), so arrows work in ' +
-        'vim, less and readline alike. Does not wait for output: follow with read_screen or read_output.',
+        'Press keys in a terminal by name, e.g. ["C-c"], ["Up","Enter"], ["text:ls -la","Enter"], in vim ["Escape",":","w","q","Enter"]. ' +
+        'Keys are encoded for the terminal\'s current modes (application cursor keys), so arrows work in vim, less and readline alike. ' +
+        '"text:" is pasted: where the program asked for bracketed paste (vim, zsh, fish, bash 5.1+) it arrives as pasted text, not as ' +
+        'commands, so send an editor\'s commands as single keys. C-u clears a half-typed shell line. Does not wait for output: follow ' +
+        'with read_screen or read_output.',
       destructive: true,
     },
     acknowledge: ({ terminalId, keys }) => ({ terminalId, bytes: utf8Length(encodeKeys(keyList(keys))) }),
@@ -560,7 +565,9 @@ export const OPERATIONS = [
         'quiet for idleMs, or a command finishes (command: true, with shell integration), or its process exits (exit: true), or ' +
         'timeoutMs passes; give at least one of pattern, idleMs, command, exit. Answers `reason` (matched, idle, command_finished, exited, timeout), the `match` and its `offset`, and `next`: pass it as `since` to the next ' +
         'wait_for or read_output to go on after the match. Typical: send_input "npm start\\n", then wait_for pattern "listening" ' +
-        'with since = the offset before you typed. Keep timeoutMs below your client\'s request timeout (often 60000).',
+        'with since = the offset before you typed. The terminal echoes what you type, so a pattern that is also in your command line ' +
+        'matches its echo: anchor it to a line of its own (e.g. "^listening" or "^done$") or prefer command: true for a command\'s end. ' +
+        'Keep timeoutMs below your client\'s request timeout (often 60000).',
       destructive: false,
     },
     blocksForMs: ({ timeoutMs }) => timeoutMs ?? 0,
