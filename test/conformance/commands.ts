@@ -208,8 +208,9 @@ export function commandChecks({ runtime }: Target): void {
           expect(refused.json().error.message).toMatch(/command line holds text typed since the prompt/);
           await api.ok('POST', `/${id}/keys`, { keys: ['C-u'] }, 204);
           expect(await api.run(id, 'true')).toMatchObject({ output: '', exitCode: 0 });
-          // A typed line ended with Enter: run waits for the shell to take it, then runs.
+          // A typed line ended with Enter is no longer text on the command line.
           await api.input(id, 'echo entered-by-hand\r');
+          await api.recordsUntil(id, (all) => all.some((r) => r.command === 'echo entered-by-hand' && r.finishedAt !== null));
           expect(await api.run(id, 'echo after-it')).toMatchObject({ output: 'after-it', exitCode: 0 });
           const commands = (await api.commands(id)).map((record) => record.command);
           expect(commands).toContain('echo entered-by-hand');
