@@ -66,8 +66,19 @@ export async function either<T>(
   return { via: 'file', server: null, result: await local(store, new Credentials(store, ctx.envToken)) };
 }
 
+/** Where the CLI looks for the server: "on port P" or "at unix:PATH". */
+export function whereLooked(ctx: CommandContext): string {
+  return ctx.unix === undefined ? `on port ${ctx.port}` : `at unix:${ctx.unix}`;
+}
+
 export function savedNote(ctx: CommandContext): string {
-  return `termgate is not running ${ctx.unix === undefined ? `on port ${ctx.port}` : `at unix:${ctx.unix}`}: saved to ${ctx.storage.path}`;
+  return `termgate is not running ${whereLooked(ctx)}: saved to ${ctx.storage.path}`;
+}
+
+/** The server's config file when it is not this CLI's (another TERMGATE_HOME or profile), else null. */
+export function otherConfigFile(ctx: CommandContext, view: { configFile?: string } | null): string | null {
+  const theirs = view?.configFile;
+  return theirs !== undefined && resolve(theirs) !== resolve(ctx.storage.path) ? theirs : null;
 }
 
 /**
@@ -76,13 +87,11 @@ export function savedNote(ctx: CommandContext): string {
  * rotated or its exposure changed by a CLI that meant another install.
  */
 export async function sameHome(ctx: CommandContext, server: RemoteServer): Promise<void> {
-  const theirs = await callServer<{ configFile?: string }>(server, tokenFor(ctx), 'GET', '/api/settings/connections').then(
-    (view) => view.configFile,
-    () => undefined,
-  );
-  if (theirs !== undefined && resolve(theirs) !== resolve(ctx.storage.path)) {
+  const view = await callServer<{ configFile?: string }>(server, tokenFor(ctx), 'GET', '/api/settings/connections').catch(() => null);
+  const theirs = otherConfigFile(ctx, view);
+  if (theirs !== null) {
     throw new CliError(
-      `the termgate ${ctx.unix === undefined ? `on port ${ctx.port}` : `at unix:${ctx.unix}`} uses ${theirs}, not this CLI's ${ctx.storage.path} ` +
+      `the termgate ${whereLooked(ctx)} uses ${theirs}, not this CLI's ${ctx.storage.path} ` +
         '(another TERMGATE_HOME or profile): pass the --port (or TERMGATE_PORT) of the server of this home',
     );
   }

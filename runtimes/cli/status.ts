@@ -1,9 +1,8 @@
 /** `termgate status`: whether termgate runs on the configured port, where it listens and in which mode. */
-import { type CommandContext, type Outcome, readSavedConfig, tokenFor } from './context.ts';
+import { type CommandContext, type Outcome, otherConfigFile, readSavedConfig, tokenFor, whereLooked } from './context.ts';
 import { EXIT_NOT_RUNNING } from './errors.ts';
 import { displayUrl } from '../host/unix-socket.ts';
 import { callServer, findServer } from './remote.ts';
-import { resolve } from 'node:path';
 
 /** The part of GET /api/settings/connections the CLI shows. */
 export interface ConnectionsView {
@@ -25,7 +24,7 @@ export async function status(ctx: CommandContext): Promise<Outcome> {
     return {
       json,
       exitCode: EXIT_NOT_RUNNING,
-      human: `termgate is not running ${ctx.unix === undefined ? `on port ${ctx.port}` : `at unix:${ctx.unix}`} (config: ${ctx.storage.path}${saved ? '' : ', not created yet'})`,
+      human: `termgate is not running ${whereLooked(ctx)} (config: ${ctx.storage.path}${saved ? '' : ', not created yet'})`,
     };
   }
   const settings = await callServer<ConnectionsView>(server, tokenFor(ctx), 'GET', '/api/settings/connections').catch(
@@ -44,7 +43,7 @@ export async function status(ctx: CommandContext): Promise<Outcome> {
     mcpPort: settings?.mcpPort ?? saved?.mcpPort ?? null,
     token: settings?.token ?? null,
     /** The config file the server uses, when it is not this CLI's (another TERMGATE_HOME on the same port). */
-    otherConfig: settings?.configFile !== undefined && resolve(settings.configFile) !== resolve(ctx.storage.path) ? settings.configFile : null,
+    otherConfig: otherConfigFile(ctx, settings),
   };
   const lines = [
     `termgate ${json.version} is running at ${json.url} (runtime: ${json.runtime}, mode: ${json.mode})`,

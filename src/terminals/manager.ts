@@ -467,8 +467,10 @@ export class PtyTerminalManager implements TerminalManager {
     const from = Math.max(scrollback.start, scrollback.end - maxBytes);
     // Inside a character or an escape sequence: start after it, so the answer stays within
     // maxBytes and never begins with the rest of a sequence (shown as text, "33;B;tg=…").
+    // A sequence that holds `from` starts and ends within SCAN_WINDOW of it: only that much is looked at.
     const lookback = Math.max(scrollback.start, from - SCAN_WINDOW);
-    const start = lookback + startOutside(scrollback.slice(lookback, scrollback.end), from - lookback);
+    const around = scrollback.slice(lookback, Math.min(scrollback.end, from + SCAN_WINDOW));
+    const start = lookback + startOutside(around, from - lookback);
     return readScrollback(scrollback, start, Infinity);
   }
 

@@ -158,6 +158,11 @@ export interface RunHost {
   foreground(id: string): ForegroundProcess | null;
 }
 
+/** What a run refused because a command is running can do instead (both busy answers say it). */
+const WAIT_OR_INTERRUPT =
+  'wait for it (MCP wait_for, REST /wait, with command: true) and read its result from its record ' +
+  '(MCP get_command_output, REST /commands/:seq/output), or interrupt it (keys ["C-c"])';
+
 /** How long the first run in a fresh terminal waits for the shell's prompt. */
 const FIRST_OUTPUT_WAIT_MS = 2000;
 /** How long the first run waits for an integrated shell's first prompt (its rc files may take a while) before using markers. */
@@ -195,8 +200,7 @@ export class Runner {
       throw new TermgateError(
         'terminal_busy',
         `terminal ${id} is already running a command for another run${seq === undefined ? '' : ` (seq ${seq})`}, which may be a client ` +
-          'that gave up waiting: wait for it (MCP wait_for, REST /wait, with command: true) and read its result from its record ' +
-          '(MCP get_command_output), or interrupt it (keys ["C-c"]). For long jobs, run with detach: true',
+          `that gave up waiting: ${WAIT_OR_INTERRUPT}. For long jobs, run with detach: true`,
       );
     }
     const started = Date.now();
@@ -261,9 +265,7 @@ export class Runner {
     if (current) {
       throw new TermgateError(
         'terminal_busy',
-        `terminal ${id} is running a command (seq ${current.seq}: ${JSON.stringify(current.command.slice(0, 200))}); ` +
-          'wait for it (MCP wait_for, REST /wait, with command: true) and read its result from its record ' +
-          '(MCP get_command_output, REST /commands/:seq/output), or interrupt it (keys ["C-c"])',
+        `terminal ${id} is running a command (seq ${current.seq}: ${JSON.stringify(current.command.slice(0, 200))}); ${WAIT_OR_INTERRUPT}`,
       );
     }
     if (shell.state !== 'prompt') throw new TermgateError('terminal_busy', `terminal ${id}: its shell has not shown its prompt; try again when it has`);
