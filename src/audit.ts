@@ -8,7 +8,11 @@
  * (`audit.recordInput`). Lines are written after the operation took effect;
  * refused requests (bad input, forbidden, unknown terminal) write none.
  * Writing never delays the operation's answer; GET /api/audit waits for the
- * lines already queued.
+ * lines already recorded.
+ *
+ * Lines are collected for FLUSH_MS and written together: one write per
+ * keystroke put a file write (a thread-pool hop on Node and Deno) between the
+ * key reaching the PTY and its echo going out (docs/benchmarks.md, Echo).
  */
 import type { Principal } from './credentials.ts';
 import { principalName } from './credentials.ts';
@@ -38,6 +42,8 @@ export interface AuditEntry extends AuditDetails {
 
 /** Lines kept in memory when there is no file (unit tests). */
 const MEMORY_LINES = 1000;
+/** How long recorded lines wait to be written with the ones that follow (a burst of typing is one write). */
+const FLUSH_MS = 20;
 
 const encoder = new TextEncoder();
 
@@ -47,6 +53,9 @@ export class AuditLog {
   readonly #log: (line: string) => void;
   readonly #memory: string[] = [];
   #queue: Promise<void> = Promise.resolve();
+  /** Lines recorded and not yet handed to the storage. */
+  #pending: string[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #failing = false;
 
   constructor(storage: AuditStorage | undefined, recordInput: () => boolean, log: (line: string) => void) {
@@ -71,9 +80,20 @@ export class AuditLog {
       if (this.#memory.length > MEMORY_LINES) this.#memory.shift();
       return;
     }
+    this.#pending.push(line);
+    this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+  }
+
+  /** Hands the pending lines to the storage, after the writes before them. */
+  #flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     const storage = this.#storage;
+    if (storage === undefined || this.#pending.length === 0) return;
+    const lines = this.#pending;
+    this.#pending = [];
     this.#queue = this.#queue.then(() =>
-      storage.append(line).then(
+      storage.append(lines).then(
         () => {
           if (this.#failing) this.#log(`audit: writing ${storage.path} works again`);
           this.#failing = false;
@@ -106,12 +126,13 @@ export class AuditLog {
 
   /** Resolves once every line recorded so far has been written (or has failed). */
   settled(): Promise<void> {
+    this.#flush();
     return this.#queue;
   }
 
   /** The last `limit` entries, oldest first. */
   async recent(limit: number): Promise<AuditEntry[]> {
-    await this.#queue;
+    await this.settled();
     const lines = this.#storage === undefined ? this.#memory.slice(-limit) : await this.#storage.recent(limit);
     const entries: AuditEntry[] = [];
     for (const line of lines) {

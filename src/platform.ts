@@ -25,8 +25,8 @@ export interface ConfigStorage {
 export interface AuditStorage {
   /** Where the file lives, for messages. */
   readonly path: string;
-  /** Appends `line` (no newline) and its newline; rotates first when the file would pass its size limit. */
-  append(line: string): Promise<void>;
+  /** Appends `lines` (no newlines), each with its newline, in one write; rotates first when the file would pass its size limit. */
+  append(lines: readonly string[]): Promise<void>;
   /** The last `limit` lines, oldest first, across the current file and the rotated ones. */
   recent(limit: number): Promise<string[]>;
 }

@@ -1,8 +1,9 @@
 /**
  * The audit log on disk (docs/security.md): $TERMGATE_HOME/audit.jsonl
- * (audit.dev.jsonl for --dev), mode 0600, rotated when a line would take it
+ * (audit.dev.jsonl for --dev), mode 0600, rotated when a write would take it
  * past 10 MB: audit.jsonl -> audit.jsonl.1 -> audit.jsonl.2, so 3 files are
- * kept and the oldest is dropped. Only the API server writes it (the MCP
+ * kept and the oldest is dropped. A write is the lines AuditLog collected over
+ * a moment, so they stay together in one file. Only the API server writes it (the MCP
  * sidecar's calls arrive through the API), one append at a time (AuditLog
  * serialises them).
  */
@@ -45,8 +46,9 @@ export class FileAuditStorage implements AuditStorage {
     return index === 0 ? this.path : `${this.path}.${index}`;
   }
 
-  async append(line: string): Promise<void> {
-    const text = line + '\n';
+  async append(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    const text = lines.join('\n') + '\n';
     const bytes = Buffer.byteLength(text);
     if (this.#size === null) {
       await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
