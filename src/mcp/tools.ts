@@ -85,7 +85,8 @@ export async function callTool(api: ApiClient, name: string, args: Record<string
   const op = BY_TOOL.get(name);
   if (!op) return failure(`unknown tool "${name}"; the tools are ${[...BY_TOOL.keys()].join(', ')}`);
   try {
-    const withDefaults = 'maxBytes' in op.params.shape && args.maxBytes === undefined ? { ...args, maxBytes: DEFAULT_MAX_BYTES } : args;
+    const withDefaults = { ...op.mcp.defaults, ...args };
+    if ('maxBytes' in op.params.shape && withDefaults.maxBytes === undefined) withDefaults.maxBytes = DEFAULT_MAX_BYTES;
     const value = op.name === 'read' ? await readOutput(api, op, withDefaults) : await forward(api, op, withDefaults);
     return present(op, value);
   } catch (error) {

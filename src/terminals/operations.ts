@@ -15,6 +15,7 @@ import { screensOf } from './screen.ts';
 import { encodeKeys, isKnownKey } from './keys.ts';
 import { MIN_MAX_BYTES, shapeBytes, shapeText, utf8Bytes } from './shape.ts';
 import { renderShaped } from './render.ts';
+import { MAX_COMMAND_RECORDS } from './shell-integration/tracker.ts';
 import { compilePattern, waitFor } from './wait.ts';
 import type { AuditLog, Door } from '../audit.ts';
 import { LOCAL, type Principal } from '../credentials.ts';
@@ -98,6 +99,9 @@ export const RunResult = z.object({
   running: z.boolean().describe('detach: the command still runs after timeoutMs; read its result later from its record.'),
 });
 
+/** Command records an MCP list_commands answers with by default: about 30 KB of JSON, where 1000 records are 600 KB. */
+const MCP_COMMANDS_LIMIT = 50;
+
 /** Output shaping (shape.ts): one description of maxBytes and plain for every text answer. */
 const maxBytes = (what: string) =>
   z
@@ -144,6 +148,8 @@ export interface Operation<P extends z.ZodObject = z.ZodObject, R extends z.ZodT
      * as a text block after the JSON of the other fields, and not again in structuredContent.
      */
     readonly bulk?: string;
+    /** Parameters an MCP call gets when it leaves them out (REST and WebSocket keep the schema's default): answers sized for a model's context. */
+    readonly defaults?: Readonly<Record<string, unknown>>;
   };
   /** For a 204 route: the result, built from the params alone, that the other doors answer with. */
   readonly acknowledge?: (params: z.infer<P>) => z.infer<R>;
@@ -586,8 +592,18 @@ export const OPERATIONS = [
     params: z.strictObject({
       terminalId: TerminalId,
       since: z.number().int().min(0).optional().describe('Only records after this seq (default 0: all that are kept, the newest 1000).'),
+      limit: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_COMMAND_RECORDS)
+        .optional()
+        .describe(`At most this many records, the newest of those after since; omitted says how many older ones were left out. Default through REST and WebSocket: all; through MCP: ${MCP_COMMANDS_LIMIT}.`),
     }),
-    result: z.object({ commands: z.array(CommandRecord) }),
+    result: z.object({
+      commands: z.array(CommandRecord),
+      omitted: z.number().int().optional().describe('Records after since left out by limit (the oldest of them); absent when none were.'),
+    }),
     readOnly: true,
     mcp: {
       tool: 'list_commands',
@@ -596,10 +612,16 @@ export const OPERATIONS = [
         'Every command run in a terminal, by run_command or typed by a person, as its shell reported it: the command line, exit code ' +
         '(0 = success, 130 = interrupted), cwd, start and end times, and offsets into the output. Needs shell integration ' +
         '(shellIntegration: "active" on the terminal; bash, zsh and fish have it). Pass since = the last seq you saw for only newer ones. ' +
+        `Gives the newest ${MCP_COMMANDS_LIMIT} unless limit says otherwise (omitted counts the older ones left out). ` +
         "Read one command's output with get_command_output.",
       destructive: false,
+      defaults: { limit: MCP_COMMANDS_LIMIT },
     },
-    handle: (terminals, { terminalId, since }) => ({ commands: terminals.commands(terminalId, since) }),
+    handle: (terminals, { terminalId, since, limit }) => {
+      const commands = terminals.commands(terminalId, since);
+      if (limit === undefined || commands.length <= limit) return { commands };
+      return { commands: commands.slice(-limit), omitted: commands.length - limit };
+    },
   }),
   operation({
     name: 'commandOutput',

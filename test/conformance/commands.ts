@@ -396,6 +396,38 @@ export function commandChecks({ runtime }: Target): void {
           await tool('close_terminal', { terminalId: terminal.id });
         }
       });
+
+      it('list_commands gives the newest 50 by default and says how many it left out; limit picks the number at every door', async () => {
+        const terminal = await tool('create_terminal', { command: 'bash' });
+        try {
+          await api.untilActive(terminal.id);
+          // 55 typed lines at once: 55 records (a line's record ends before the next line is read).
+          await api.input(terminal.id, 'true\r'.repeat(55));
+          await api.recordsUntil(terminal.id, (all) => all.length === 55 && all.every((r) => r.finishedAt !== null), 20_000);
+          const seqs = (records: CommandRecord[]) => records.map((r) => r.seq);
+          const viaMcp = await tool('list_commands', { terminalId: terminal.id });
+          expect(viaMcp.commands).toHaveLength(50);
+          expect(seqs(viaMcp.commands)).toEqual(Array.from({ length: 50 }, (_, i) => i + 6));
+          expect(viaMcp.omitted).toBe(5);
+          const all = await tool('list_commands', { terminalId: terminal.id, limit: 1000 });
+          expect(all.commands).toHaveLength(55);
+          expect(all.omitted).toBeUndefined();
+          // REST keeps its default (every record); limit and since together: the newest after since.
+          const rest = await api.ok<{ commands: CommandRecord[]; omitted?: number }>('GET', `/${terminal.id}/commands`);
+          expect(rest.commands).toHaveLength(55);
+          expect(rest.omitted).toBeUndefined();
+          const newest = await api.ok<{ commands: CommandRecord[]; omitted?: number }>('GET', `/${terminal.id}/commands?since=50&limit=2`);
+          expect(seqs(newest.commands)).toEqual([54, 55]);
+          expect(newest.omitted).toBe(3);
+          for (const bad of ['0', '1001', 'x']) {
+            const refused = await api.call('GET', `/${terminal.id}/commands?limit=${bad}`);
+            expect(refused.status, bad).toBe(400);
+            expect(refused.json().error.message, bad).toMatch(/^limit:/);
+          }
+        } finally {
+          await tool('close_terminal', { terminalId: terminal.id });
+        }
+      });
     });
   });
 }
