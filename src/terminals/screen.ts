@@ -89,7 +89,8 @@ export class Screen {
   async snapshot(scrollback = 0): Promise<ScreenSnapshot> {
     const offset = await this.settled();
     const buffer = this.term.buffer.active;
-    const line = (y: number) => buffer.getLine(y)?.translateToString(true) ?? '';
+    // translateToString(true) trims only cells never written; spaces a program wrote (vim clearing a row) go too: nobody sees them.
+    const line = (y: number) => (buffer.getLine(y)?.translateToString(true) ?? '').replace(/ +$/, '');
     const lines: string[] = [];
     for (let y = 0; y < this.term.rows; y++) lines.push(line(buffer.baseY + y));
     const snapshot: ScreenSnapshot = {

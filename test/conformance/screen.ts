@@ -66,6 +66,13 @@ export function screenChecks({ runtime }: Target): void {
       await api('DELETE', `/${id}`);
     });
 
+    it('trims the spaces a program wrote at the end of a row, as a person sees it', async () => {
+      const id = await create({ command: 'sh', args: ['-c', "printf 'padded   \\n\\033[44m   \\033[0m\\nend'; sleep 30"], cols: 40, rows: 6 });
+      const s = await until(id, (s) => s.lines[2] === 'end');
+      expect(s.lines.slice(0, 2)).toEqual(['padded', '']);
+      await api('DELETE', `/${id}`);
+    });
+
     it('sees the alternate screen come and go', async () => {
       const id = await create({ command: 'sh', args: ['-c', 'printf main; sleep 0.5; tput smcup; printf alt; sleep 1; tput rmcup; sleep 30'], cols: 40, rows: 6 });
       await until(id, (s) => s.altScreen && s.lines.some((l) => l.includes('alt')));
