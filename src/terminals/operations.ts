@@ -93,10 +93,17 @@ export const RunResult = z.object({
   exitCode: z.number().int().nullable().describe('Its exit status; null when it timed out.'),
   timedOut: z.boolean(),
   durationMs: z.number(),
-  truncated: z.boolean().describe('The output was longer than the scrollback and only its end is here.'),
+  truncated: z
+    .boolean()
+    .describe('Not all of the output is here: its start left the scrollback (only its end is kept), or maxBytes cut its middle (see omittedBytes).'),
   omittedBytes,
   seq: z.number().int().nullable().describe("The command's record (list_commands, get_command_output); null without shell integration."),
-  running: z.boolean().describe('detach: the command still runs after timeoutMs; read its result later from its record.'),
+  running: z
+    .boolean()
+    .describe(
+      'The command still runs: detached at timeoutMs, or (with timedOut) it ignored the Ctrl-C, as a REPL does, and is still in the ' +
+        'foreground. Read its result later from its record.',
+    ),
 });
 
 /** Command records an MCP list_commands answers with by default: about 30 KB of JSON, where 1000 records are 600 KB. */
@@ -161,7 +168,9 @@ export interface Operation<P extends z.ZodObject = z.ZodObject, R extends z.ZodT
 const operation = <P extends z.ZodObject, R extends z.ZodType>(definition: Operation<P, R>): Operation<P, R> => definition;
 
 const closedAnswer = ({ terminalId }: { terminalId: string }) => ({ terminalId, closed: true as const });
-const inputAnswer = ({ terminalId, data }: { terminalId: string; data: string }) => ({ terminalId, bytes: utf8Length(data) });
+const typedNext = offset.describe(
+  'The output offset when it was written: what the program prints in answer comes after it. Pass it as since to wait_for or read_output.',
+);
 
 const KeyName = z.string().superRefine((value, ctx) => {
   if (!isKnownKey(value)) ctx.addIssue({ code: 'custom', message: `unknown key ${JSON.stringify(value)}` });
@@ -264,7 +273,7 @@ export const OPERATIONS = [
   operation({
     name: 'input',
     summary: 'Type into a terminal',
-    rest: { method: 'POST', path: terminalPath('/input'), status: 204 },
+    rest: { method: 'POST', path: terminalPath('/input'), status: 200 },
     params: z.strictObject({
       terminalId: TerminalId,
       data: z
@@ -274,7 +283,7 @@ export const OPERATIONS = [
             'UTF-8 bytes (default 262144, 256 KiB) per call: send more in several calls.',
         ),
     }),
-    result: z.object({ terminalId: z.string(), bytes: z.number().int().describe('UTF-8 bytes written.') }),
+    result: z.object({ terminalId: z.string(), bytes: z.number().int().describe('UTF-8 bytes written.'), next: typedNext }),
     readOnly: false,
     mcp: {
       tool: 'send_input',
@@ -282,13 +291,14 @@ export const OPERATIONS = [
       description:
         'Type text into a terminal, exactly as keystrokes. End a line with "\\n" to press Enter. Control keys are characters: ' +
         '"\\u0003" is Ctrl-C, "\\u0004" Ctrl-D, "\\u001b" Escape, "\\u001b[A" arrow up. Does not wait for any output: ' +
-        'follow with read_output (waitMs helps). To run a command and get its output and exit code, prefer run_command.',
+        'follow with wait_for or read_output, since = the answer\'s next, to see what came in answer. ' +
+        'To run a command and get its output and exit code, prefer run_command.',
       destructive: true,
     },
-    acknowledge: inputAnswer,
-    handle: (terminals, params) => {
-      terminals.input(params.terminalId, params.data);
-      return inputAnswer(params);
+    handle: (terminals, { terminalId, data }) => {
+      const next = terminals.outputEnd(terminalId);
+      terminals.input(terminalId, data);
+      return { terminalId, bytes: utf8Length(data), next };
     },
   }),
   operation({
@@ -406,7 +416,9 @@ export const OPERATIONS = [
       description:
         'Run one shell command line in a terminal and wait for it to finish. Returns its `output` (the text it printed), ' +
         'its `exitCode` (0 = success) and `durationMs`. If it runs longer than timeoutMs it is interrupted as Ctrl-C would, ' +
-        'the answer says `timedOut: true`, and the terminal stays usable. The terminal must run a shell (the default of ' +
+        'the answer says `timedOut: true`, and the terminal stays usable; if the program ignored the Ctrl-C (a REPL such as python3 ' +
+        'or node does) the answer also says running: true: it is still in the foreground, so end it (send_keys ["C-d"] or its quit ' +
+        'command) before the next run_command. The terminal must run a shell (the default of ' +
         'create_terminal); state such as the current directory or exported variables carries over between calls. ' +
         'For a long job (a build, a test suite, an install) pass detach: true with a timeoutMs below your own request timeout: ' +
         'the answer then says running: true with its seq, the job goes on, and you read its result later with get_command_output ' +
@@ -424,7 +436,8 @@ export const OPERATIONS = [
       const result = await terminals.run(terminalId, command, { timeoutMs: timeoutMs ?? LIMITS.defaultRunTimeoutMs, detach });
       if (!plain && maxBytes === undefined) return result;
       const shaped = plain ? await renderShaped(result.output, size, maxBytes) : shapeText(result.output, maxBytes!);
-      return { ...result, output: shaped.text, ...omittedOf(shaped.omittedBytes) };
+      // truncated reads as "not all of the output is here", whichever cut it.
+      return { ...result, output: shaped.text, truncated: result.truncated || shaped.omittedBytes > 0, ...omittedOf(shaped.omittedBytes) };
     },
   }),
   operation({
@@ -474,7 +487,7 @@ export const OPERATIONS = [
   operation({
     name: 'keys',
     summary: 'Press keys in a terminal, encoded for its current modes',
-    rest: { method: 'POST', path: terminalPath('/keys'), status: 204 },
+    rest: { method: 'POST', path: terminalPath('/keys'), status: 200 },
     params: z.strictObject({
       terminalId: TerminalId,
       keys: z
@@ -484,7 +497,11 @@ export const OPERATIONS = [
             'PageUp, PageDown, Up, Down, Left, Right, F1-F12, C-<key> (Ctrl), M-<key> (Alt), a single character, or "text:<literal text>".',
         ),
     }),
-    result: z.object({ terminalId: z.string(), bytes: z.number().int().describe('UTF-8 bytes written.') }),
+    result: z.object({
+      terminalId: z.string(),
+      bytes: z.number().int().describe("UTF-8 bytes written, as encoded for the terminal's modes (a bracketed paste adds its 12 bytes)."),
+      next: typedNext,
+    }),
     readOnly: false,
     mcp: {
       tool: 'send_keys',
@@ -494,16 +511,16 @@ export const OPERATIONS = [
         'Keys are encoded for the terminal\'s current modes (application cursor keys), so arrows work in vim, less and readline alike. ' +
         '"text:" is pasted: where the program asked for bracketed paste (vim, zsh, fish, bash 5.1+) it arrives as pasted text, not as ' +
         'commands, so send an editor\'s commands as single keys. C-u clears a half-typed shell line. Does not wait for output: follow ' +
-        'with read_screen or read_output.',
+        'with read_screen, or wait_for / read_output with since = the answer\'s next.',
       destructive: true,
     },
-    acknowledge: ({ terminalId, keys }) => ({ terminalId, bytes: utf8Length(encodeKeys(keyList(keys))) }),
     handle: async (terminals, { terminalId, keys }) => {
       const screen = screensOf(terminals).screen(terminalId);
       await screen.settled();
       const data = encodeKeys(keyList(keys), screen.modes);
+      const next = terminals.outputEnd(terminalId);
       terminals.input(terminalId, data);
-      return { terminalId, bytes: utf8Length(data) };
+      return { terminalId, bytes: utf8Length(data), next };
     },
   }),
   operation({
@@ -571,7 +588,7 @@ export const OPERATIONS = [
         'quiet for idleMs, or a command finishes (command: true, with shell integration), or its process exits (exit: true), or ' +
         'timeoutMs passes; give at least one of pattern, idleMs, command, exit. Answers `reason` (matched, idle, command_finished, exited, timeout), the `match` and its `offset`, and `next`: pass it as `since` to the next ' +
         'wait_for or read_output to go on after the match. Typical: send_input "npm start\\n", then wait_for pattern "listening" ' +
-        'with since = the offset before you typed. The terminal echoes what you type, so a pattern that is also in your command line ' +
+        'with since = send_input\'s next (without since only output still to come counts, so what was printed before the wait began is missed). The terminal echoes what you type, so a pattern that is also in your command line ' +
         'matches its echo: anchor it to a line of its own (e.g. "^listening" or "^done$") or prefer command: true for a command\'s end. ' +
         'Keep timeoutMs below your client\'s request timeout (often 60000).',
       destructive: false,
@@ -598,11 +615,15 @@ export const OPERATIONS = [
         .min(1)
         .max(MAX_COMMAND_RECORDS)
         .optional()
-        .describe(`At most this many records, the newest of those after since; omitted says how many older ones were left out. Default through REST and WebSocket: all; through MCP: ${MCP_COMMANDS_LIMIT}.`),
+        .describe(
+          'At most this many records. Without since: the newest, and omitted counts the older ones left out. With since: the oldest ' +
+            `after it, and more: true says newer ones wait (call again with since = the last seq). Default through REST and WebSocket: all; through MCP: ${MCP_COMMANDS_LIMIT}.`,
+        ),
     }),
     result: z.object({
       commands: z.array(CommandRecord),
-      omitted: z.number().int().optional().describe('Records after since left out by limit (the oldest of them); absent when none were.'),
+      omitted: z.number().int().optional().describe('Without since: the older records left out by limit; absent when none were.'),
+      more: z.literal(true).optional().describe('With since: newer records than the last one given wait; call again with since = its seq.'),
     }),
     readOnly: true,
     mcp: {
@@ -611,8 +632,10 @@ export const OPERATIONS = [
       description:
         'Every command run in a terminal, by run_command or typed by a person, as its shell reported it: the command line, exit code ' +
         '(0 = success, 130 = interrupted), cwd, start and end times, and offsets into the output. Needs shell integration ' +
-        '(shellIntegration: "active" on the terminal; bash, zsh and fish have it). Pass since = the last seq you saw for only newer ones. ' +
+        '(shellIntegration: "active" on the terminal; bash, zsh and fish have it). ' +
         `Gives the newest ${MCP_COMMANDS_LIMIT} unless limit says otherwise (omitted counts the older ones left out). ` +
+        'Pass since = the last seq you saw for only newer ones, oldest first; more: true then says there are more: call again with ' +
+        'since = the last seq given. ' +
         "Read one command's output with get_command_output.",
       destructive: false,
       defaults: { limit: MCP_COMMANDS_LIMIT },
@@ -620,6 +643,8 @@ export const OPERATIONS = [
     handle: (terminals, { terminalId, since, limit }) => {
       const commands = terminals.commands(terminalId, since);
       if (limit === undefined || commands.length <= limit) return { commands };
+      // With since the caller pages forward, so it gets the next records in order; without, the recent ones matter most.
+      if (since !== undefined) return { commands: commands.slice(0, limit), more: true as const };
       return { commands: commands.slice(-limit), omitted: commands.length - limit };
     },
   }),

@@ -169,6 +169,8 @@ const FIRST_OUTPUT_WAIT_MS = 2000;
 const INTEGRATION_WAIT_MS = 5000;
 /** Between one command's end and the next prompt the shell runs its prompt hooks: a run waits this long for the prompt. */
 const PROMPT_WAIT_MS = 2000;
+/** After the timeout's Ctrl-C, how long a run waits for the command to end before answering that it still runs (a REPL ignores it). */
+const INTERRUPT_WAIT_MS = 500;
 
 /**
  * Runs one command line at a time per terminal, only when its shell is at
@@ -287,6 +289,7 @@ export class Runner {
     if (remaining <= 0) return Promise.resolve(this.#nothingRan(started));
     return new Promise<RunResult>((resolve, reject) => {
       let seq: number | null = null;
+      let interrupted = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const done = (result: Omit<RunResult, 'durationMs'>) => {
         clearTimeout(timer);
@@ -297,9 +300,11 @@ export class Runner {
         if (event.terminalId !== id) return;
         if (event.type === 'command.started' && seq === null && event.command.source === 'run') seq = event.command.seq;
         else if (event.type === 'command.finished' && event.command.seq === seq) {
-          done({ ...this.#outputOf(id, event.command), exitCode: event.command.exitCode, timedOut: false, seq, running: false });
-        } else if ((event.type === 'terminal.exit' && seq === null) || event.type === 'terminal.closed') {
-          done({ output: '', truncated: false, exitCode: event.type === 'terminal.exit' ? event.exitCode : null, timedOut: false, seq, running: false });
+          const exitCode = interrupted ? null : event.command.exitCode;
+          done({ ...this.#outputOf(id, event.command), exitCode, timedOut: interrupted, seq, running: false });
+        } else if ((event.type === 'terminal.exit' && (seq === null || interrupted)) || event.type === 'terminal.closed') {
+          const exitCode = event.type === 'terminal.exit' && !interrupted ? event.exitCode : null;
+          done({ output: '', truncated: false, exitCode, timedOut: interrupted, seq, running: false });
         }
       });
       const onTimeout = (graceGiven: boolean) => {
@@ -314,9 +319,15 @@ export class Runner {
         try {
           // Interrupt as Ctrl-C would; its record ends with 130.
           if (!this.#host.get(id).exited) this.#host.write(id, '\x03');
-          if (seq !== null) this.#interrupted.set(shell, seq);
-          const record = seq === null ? undefined : shell.record(seq);
-          done({ ...(record ? this.#outputOf(id, record) : { output: '', truncated: false }), exitCode: null, timedOut: true, seq, running: false });
+          if (seq === null) return done({ output: '', truncated: false, exitCode: null, timedOut: true, seq, running: false });
+          this.#interrupted.set(shell, seq);
+          // The answer waits a moment for the end, so running says whether Ctrl-C stopped it (a REPL goes on).
+          interrupted = true;
+          const started = seq;
+          timer = setTimeout(() => {
+            const record = shell.record(started);
+            done({ ...(record ? this.#outputOf(id, record) : { output: '', truncated: false }), exitCode: null, timedOut: true, seq, running: true });
+          }, INTERRUPT_WAIT_MS);
         } catch {
           done({ output: '', truncated: false, exitCode: null, timedOut: true, seq, running: false });
         }

@@ -73,7 +73,7 @@ export interface OutputSlice {
 export interface RunResult {
   /** The command's record (with shell integration); null under the marker method. */
   seq: number | null;
-  /** Detached and still running at its timeout: the result is read later from its record. */
+  /** Still running: detached at its timeout, or it ignored the timeout's Ctrl-C (a REPL). The result is read later from its record. */
   running: boolean;
   /** What the command printed: `\n` line endings, trailing newlines removed (as `$(…)` does). */
   output: string;
@@ -81,7 +81,7 @@ export interface RunResult {
   exitCode: number | null;
   timedOut: boolean;
   durationMs: number;
-  /** The output was longer than the scrollback size and only its end is in `output`. */
+  /** Not all of the output is here: the scrollback lost its start, or (when shaped) maxBytes cut its middle. */
   truncated: boolean;
 }
 

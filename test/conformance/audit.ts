@@ -62,7 +62,7 @@ export function auditChecks({ runtime }: Target): void {
         const writer = (await post('/api/tokens', { name: 'writer' }, main)).json().token as string;
         const reader = (await post('/api/tokens', { name: 'reader', scope: 'read' }, main)).json().token as string;
         const id = (await post('/api/terminals', { command: 'cat' }, writer)).json().id as string;
-        expect((await post(`/api/terminals/${id}/input`, { data: 'typed-secret-text\n' }, writer)).status).toBe(204);
+        expect((await post(`/api/terminals/${id}/input`, { data: 'typed-secret-text\n' }, writer)).status).toBe(200);
         // Reads leave no line; neither do refused requests (forbidden, unknown terminal, bad input).
         await raw(`${api.url}/api/terminals/${id}/output`, { headers: bearer(reader) });
         expect((await post(`/api/terminals/${id}/input`, { data: 'no' }, reader)).status).toBe(403);
@@ -70,7 +70,7 @@ export function auditChecks({ runtime }: Target): void {
         expect((await post(`/api/terminals/${id}/resize`, { cols: 0, rows: 1 }, writer)).status).toBe(400);
         // A REST client claiming the MCP door without its key is a REST request, under its own name.
         const forged = { 'x-termgate-door': 'mcp', 'x-termgate-door-key': 'f'.repeat(64), 'x-termgate-client': 'local' };
-        expect((await post(`/api/terminals/${id}/input`, { data: 'ab' }, writer, forged)).status).toBe(204);
+        expect((await post(`/api/terminals/${id}/input`, { data: 'ab' }, writer, forged)).status).toBe(200);
 
         const socket = await TestSocket.open(wsUrl(api.url), { protocols: ['termgate.v1', `bearer.${writer}`] });
         expect((await socket.request({ type: 'subscribe', terminalId: id })).success).toBe(true);
@@ -153,10 +153,10 @@ export function auditChecks({ runtime }: Target): void {
       it('records the typed text and the command line when audit.recordInput is true', async () => {
         const token = savedConfig(api).authToken;
         const id = (await raw(`${api.url}/api/terminals`, { method: 'POST', body: {} })).json().id as string;
-        expect((await raw(`${api.url}/api/terminals/${id}/input`, { method: 'POST', body: { data: 'echo ok\n' } })).status).toBe(204);
+        expect((await raw(`${api.url}/api/terminals/${id}/input`, { method: 'POST', body: { data: 'echo ok\n' } })).status).toBe(200);
         const run = await raw(`${api.url}/api/terminals/${id}/run`, { method: 'POST', body: { command: 'echo ran', timeoutMs: 20_000 } });
         expect(run.status, run.text).toBe(200);
-        expect((await raw(`${api.url}/api/terminals/${id}/keys`, { method: 'POST', body: { keys: ['C-c'] } })).status).toBe(204);
+        expect((await raw(`${api.url}/api/terminals/${id}/keys`, { method: 'POST', body: { keys: ['C-c'] } })).status).toBe(200);
         await raw(`${api.url}/api/terminals/${id}`, { method: 'DELETE' });
         expect(await auditLines(api, token, 5)).toEqual([
           { door: 'rest', token: 'local', op: 'terminal.create', terminalId: id },

@@ -82,7 +82,7 @@ function client(server: () => RunningServer) {
     ok,
     create: (body: object) => ok<{ id: string; shellIntegration: string; cwd: string }>('POST', '', body, 201),
     get: (id: string) => ok<{ shellIntegration: string; cwd: string }>('GET', `/${id}`),
-    input: (id: string, data: string) => ok('POST', `/${id}/input`, { data }, 204),
+    input: (id: string, data: string) => ok('POST', `/${id}/input`, { data }),
     remove: (id: string) => ok('DELETE', `/${id}`, undefined, 204),
     run: (id: string, command: string, extra: object = {}) => ok<RunAnswer>('POST', `/${id}/run`, { command, timeoutMs: 10_000, ...extra }),
     commands: async (id: string, since?: number) =>
@@ -170,13 +170,25 @@ export function commandChecks({ runtime }: Target): void {
 
         it('an interrupted command records 130; a forged end sequence ends nothing', async () => {
           const slow = await api.run(id, 'sleep 30', { timeoutMs: 500 });
-          expect(slow).toMatchObject({ timedOut: true, exitCode: null });
+          expect(slow).toMatchObject({ timedOut: true, exitCode: null, running: false });
           const [interrupted] = await api.recordsUntil(id, (records) => records.some((r) => r.seq === slow.seq && r.finishedAt !== null));
           expect((await api.commands(id, slow.seq! - 1))[0]).toMatchObject({ seq: slow.seq, exitCode: 130 });
           expect(interrupted).toBeDefined();
 
           const forged = await api.run(id, "printf 'a\\033]133;D;0\\007b\\033]133;D;7;tg=0123456789abcdef\\007c\\n'; sleep 0.3; echo late; false");
           expect(forged).toMatchObject({ output: 'abc\nlate', exitCode: 1, timedOut: false });
+        });
+
+        it('a command that ignores the timeout\'s Ctrl-C, as a REPL does, is answered as still running; run waits for it, then types', async () => {
+          const repl = await api.run(id, `sh -c 'trap "" INT; read line; echo got-$line'`, { timeoutMs: 500 });
+          expect(repl).toMatchObject({ timedOut: true, exitCode: null, running: true });
+          const busy = await api.call('POST', `/${id}/run`, { command: 'true', timeoutMs: 1000 });
+          expect(busy.status, busy.text).toBe(409);
+          expect(busy.json().error.code).toBe('terminal_busy');
+          await api.input(id, 'x\r');
+          await api.recordsUntil(id, (records) => records.some((r) => r.seq === repl.seq && r.finishedAt !== null));
+          expect((await api.output(id, repl.seq!)).data).toContain('got-x');
+          expect((await api.run(id, 'echo after')).output).toBe('after');
         });
 
         it('records typed commands (not empty lines, not Ctrl-C at the prompt) and follows cd', async () => {
@@ -206,7 +218,7 @@ export function commandChecks({ runtime }: Target): void {
           expect(refused.status).toBe(409);
           expect(refused.json().error).toMatchObject({ code: 'terminal_busy' });
           expect(refused.json().error.message).toMatch(/command line holds text typed since the prompt/);
-          await api.ok('POST', `/${id}/keys`, { keys: ['C-u'] }, 204);
+          await api.ok('POST', `/${id}/keys`, { keys: ['C-u'] });
           expect(await api.run(id, 'true')).toMatchObject({ output: '', exitCode: 0 });
           // A typed line ended with Enter is no longer text on the command line.
           await api.input(id, 'echo entered-by-hand\r');
@@ -397,7 +409,7 @@ export function commandChecks({ runtime }: Target): void {
         }
       });
 
-      it('list_commands gives the newest 50 by default and says how many it left out; limit picks the number at every door', async () => {
+      it('list_commands gives the newest 50 by default and says how many it left out; with since it pages forward; limit picks the number at every door', async () => {
         const terminal = await tool('create_terminal', { command: 'bash' });
         try {
           await api.untilActive(terminal.id);
@@ -412,13 +424,29 @@ export function commandChecks({ runtime }: Target): void {
           const all = await tool('list_commands', { terminalId: terminal.id, limit: 1000 });
           expect(all.commands).toHaveLength(55);
           expect(all.omitted).toBeUndefined();
-          // REST keeps its default (every record); limit and since together: the newest after since.
-          const rest = await api.ok<{ commands: CommandRecord[]; omitted?: number }>('GET', `/${terminal.id}/commands`);
+          // REST keeps its default (every record).
+          type Page = { commands: CommandRecord[]; omitted?: number; more?: true };
+          const rest = await api.ok<Page>('GET', `/${terminal.id}/commands`);
           expect(rest.commands).toHaveLength(55);
           expect(rest.omitted).toBeUndefined();
-          const newest = await api.ok<{ commands: CommandRecord[]; omitted?: number }>('GET', `/${terminal.id}/commands?since=50&limit=2`);
-          expect(seqs(newest.commands)).toEqual([54, 55]);
-          expect(newest.omitted).toBe(3);
+          // since and limit page forward: every record once, in order, and more says when to go on.
+          const paged: number[] = [];
+          let pages = 0;
+          for (let since = 10, more = true; more; pages++) {
+            const page = await api.ok<Page>('GET', `/${terminal.id}/commands?since=${since}&limit=20`);
+            expect(page.omitted).toBeUndefined();
+            paged.push(...seqs(page.commands));
+            more = page.more === true;
+            since = page.commands.at(-1)!.seq;
+          }
+          expect(paged).toEqual(Array.from({ length: 45 }, (_, i) => i + 11));
+          expect(pages).toBe(3);
+          const viaMcpSince = await tool('list_commands', { terminalId: terminal.id, since: 2 });
+          expect(seqs(viaMcpSince.commands)).toEqual(Array.from({ length: 50 }, (_, i) => i + 3));
+          expect(viaMcpSince.more).toBe(true);
+          const lastPage = await tool('list_commands', { terminalId: terminal.id, since: 52 });
+          expect(seqs(lastPage.commands)).toEqual([53, 54, 55]);
+          expect(lastPage.more).toBeUndefined();
           for (const bad of ['0', '1001', 'x']) {
             const refused = await api.call('GET', `/${terminal.id}/commands?limit=${bad}`);
             expect(refused.status, bad).toBe(400);

@@ -120,7 +120,9 @@ export function mcpChecks({ runtime }: Target): void {
 
           // Typing: the result (mcp-42) differs from the echoed keystrokes (mcp-$((6*7))).
           const start = (await call(client, 'read_output', { terminalId })).next;
-          expect(await call(client, 'send_input', { terminalId, data: 'echo mcp-$((6*7))\n' })).toEqual({ terminalId, bytes: 18 });
+          const typed = await call(client, 'send_input', { terminalId, data: 'echo mcp-$((6*7))\n' });
+          expect(typed).toEqual({ terminalId, bytes: 18, next: expect.any(Number) });
+          expect(typed.next).toBeGreaterThanOrEqual(start);
           const { next } = await readUntil(client, terminalId, start, /mcp-42/);
 
           // Offsets: reading from `start` in 7-byte pieces gives the same bytes, in order, without gaps or repeats.
@@ -170,6 +172,23 @@ export function mcpChecks({ runtime }: Target): void {
           expect(slow.timedOut).toBe(true);
           expect(slow.durationMs).toBeLessThan(10_000);
           expect((await call(client, 'run_command', { terminalId, command: 'echo still-here' })).output.trim()).toBe('still-here');
+        } finally {
+          await call(client, 'close_terminal', { terminalId });
+        }
+      });
+
+      it("send_keys answers the bytes it wrote for the terminal's modes (a bracketed paste is 12 more) and where its answer starts", async () => {
+        const { id: terminalId } = await call(client, 'create_terminal', { command: 'sh', args: ['-c', "printf '\\033[?2004hready\\n'; cat"] });
+        try {
+          const { next: ready } = await readUntil(client, terminalId, 0, /ready/);
+          const pasted = await call(client, 'send_keys', { terminalId, keys: ['text:ab', 'Enter'] });
+          expect(pasted).toEqual({ terminalId, bytes: 15, next: ready });
+          // The echo is already there when the wait begins: since = next still finds it (without since, only later output counts).
+          await readUntil(client, terminalId, ready, /ab/);
+          const seen = await call(client, 'wait_for', { terminalId, pattern: '\\[201~', since: pasted.next, timeoutMs: 5000 });
+          expect(seen).toMatchObject({ reason: 'matched' });
+          expect(await call(client, 'wait_for', { terminalId, pattern: '\\[201~', timeoutMs: 300 })).toMatchObject({ reason: 'timeout' });
+          expect(await call(client, 'send_keys', { terminalId, keys: 'C-c' })).toMatchObject({ terminalId, bytes: 1 });
         } finally {
           await call(client, 'close_terminal', { terminalId });
         }

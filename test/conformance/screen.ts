@@ -47,7 +47,7 @@ export function screenChecks({ runtime }: Target): void {
     };
     const keys = async (id: string, names: string[]) => {
       const response = await api('POST', `/${id}/keys`, { keys: names });
-      expect(response.status, response.text).toBe(204);
+      expect(response.status, response.text).toBe(200);
     };
 
     it('renders cursor moves and \\r overwrites as lines', async () => {
@@ -91,6 +91,17 @@ export function screenChecks({ runtime }: Target): void {
       await sleep(300);
       await keys(id, ['Up', 'Enter', 'C-d']);
       await until(id, (s) => s.lines.some((l) => /033\s+O\s+A/.test(l)));
+      await api('DELETE', `/${id}`);
+    });
+
+    it('wraps pasted text where the program asked for bracketed paste, and counts the bytes it wrote', async () => {
+      const id = await create({ command: 'sh', args: ['-c', "printf '\\033[?2004hready\\n'; od -c"], cols: 80, rows: 10 });
+      await until(id, (s) => s.lines.includes('ready'));
+      const response = await api('POST', `/${id}/keys`, { keys: ['text:ab', 'Enter', 'C-d'] });
+      expect(response.status, response.text).toBe(200);
+      // ESC[200~ a b ESC[201~ CR ^D: 6 + 2 + 6 + 1 + 1.
+      expect(response.json()).toEqual({ terminalId: id, bytes: 16, next: expect.any(Number) });
+      await until(id, (s) => s.lines.some((l) => /033\s+\[\s+2\s+0\s+0\s+~\s+a\s+b\s+033\s+\[\s+2\s+0\s+1\s+~/.test(l)));
       await api('DELETE', `/${id}`);
     });
 

@@ -80,7 +80,7 @@ export function shapingChecks({ runtime }: Target): void {
     it('MCP: 5 MB from run_command comes back within the default 64 KiB, head and tail kept, the omitted count beside', async () => {
       const result = await tool('run_command', { command: `seq 1 ${SEQ_END}`, timeoutMs: 50_000 });
       const { fields, header, text } = split(result);
-      expect(fields).toMatchObject({ exitCode: 0, timedOut: false });
+      expect(fields).toMatchObject({ exitCode: 0, timedOut: false, truncated: true });
       expect(fields.output).toBeUndefined(); // sent once: in the text block, not again in structuredContent
       expect(header.output).toMatch(/next text block/);
       checkSeq(text, fields.omittedBytes, 65_536);
@@ -92,6 +92,7 @@ export function shapingChecks({ runtime }: Target): void {
     it('REST and WebSocket: run with maxBytes shapes; without it the output is whole', async () => {
       const shaped = await rest('/run', { command: `seq 1 ${SEQ_END}`, maxBytes: 10_000, timeoutMs: 50_000 });
       checkSeq(shaped.output, shaped.omittedBytes, 10_000);
+      expect(shaped.truncated).toBe(true);
       const frame = await socket.request({ type: 'command', command: 'terminal.run', params: { terminalId, command: 'seq 1 100000', maxBytes: 4096 } }, 60_000);
       expect(frame.success, JSON.stringify(frame.error)).toBe(true);
       expect(bytes(frame.data.output)).toBeLessThanOrEqual(4096);
@@ -99,6 +100,7 @@ export function shapingChecks({ runtime }: Target): void {
       const whole = await rest('/run', { command: 'seq 1 20000', timeoutMs: 50_000 });
       expect(whole.output.split('\n')).toHaveLength(20_000);
       expect(whole.omittedBytes).toBeUndefined();
+      expect(whole.truncated).toBe(false);
     }, 120_000);
 
     it('plain: a \\r progress bar reads as its final line, colours gone, through REST, WebSocket and MCP', async () => {

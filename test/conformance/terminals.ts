@@ -21,7 +21,7 @@ function client(server: () => RunningServer) {
     ok,
     create: (body: object = {}) => ok<TerminalInfo>('POST', '', body, 201),
     get: (id: string) => ok<TerminalInfo>('GET', `/${id}`),
-    input: (id: string, data: string) => ok('POST', `/${id}/input`, { data }, 204),
+    input: (id: string, data: string) => ok('POST', `/${id}/input`, { data }),
     remove: (id: string) => ok('DELETE', `/${id}`, undefined, 204),
     read: (id: string, since?: number) => ok<Slice>('GET', `/${id}/output${since === undefined ? '' : `?since=${since}`}`),
     run: (id: string, command: string, timeoutMs?: number) =>

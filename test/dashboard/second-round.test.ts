@@ -265,7 +265,7 @@ describe.skipIf(!hasChromium)('dashboard, second round, in Chromium [node]', () 
     it('shows the audit log, filtered by terminal and by token', async () => {
       const writer = (await raw(`${server.url}/api/tokens`, { method: 'POST', headers: bearer(main), body: { name: 'auditee', scope: 'write' } })).json().token as string;
       const mine = await createTerminal(server.url, bearer(writer), { name: 'audited' });
-      expect((await raw(`${server.url}/api/terminals/${mine}/input`, { method: 'POST', headers: bearer(writer), body: { data: 'echo hi\r' } })).status).toBe(204);
+      expect((await raw(`${server.url}/api/terminals/${mine}/input`, { method: 'POST', headers: bearer(writer), body: { data: 'echo hi\r' } })).status).toBe(200);
       await page.click('#audit-refresh');
       const rows = page.locator('#audit-list tbody tr');
       await poll(async () => (await rows.allTextContents()).some((text) => text.includes('terminal.input'))).toBe(true);

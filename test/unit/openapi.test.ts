@@ -34,6 +34,6 @@ describe('openapi.json', () => {
       if (!path.endsWith('/health')) expect(statuses, `${route.method} ${path}`).toEqual(expect.arrayContaining(['400', '401', '403', '500']));
     }
     const terminal = doc.paths['/api/terminals/{terminalId}/input']!.post!;
-    expect(Object.keys(terminal.responses)).toEqual(expect.arrayContaining(['204', '404', '413', '415']));
+    expect(Object.keys(terminal.responses)).toEqual(expect.arrayContaining(['200', '404', '413', '415']));
   });
 });
