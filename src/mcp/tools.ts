@@ -97,17 +97,20 @@ export async function callTool(api: ApiClient, name: string, args: Record<string
   }
 }
 
-/** The value once: the fields as JSON text (and structuredContent), the bulk text as a block of its own. */
+/**
+ * The value once: the fields as compact JSON text (and structuredContent), the bulk text as a block of its own.
+ * Compact, as a model reads every indent: list_commands' 50 records took 40% more text pretty-printed.
+ */
 function present(op: AnyOperation, value: unknown): CallToolResult {
   const bulk = op.mcp.bulk;
   const fields = value as Record<string, unknown>;
   if (bulk === undefined || typeof fields[bulk] !== 'string') {
-    return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: fields };
+    return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: fields };
   }
   const { [bulk]: text, ...rest } = fields;
   return {
     content: [
-      { type: 'text', text: JSON.stringify({ ...rest, [bulk]: `(the next text block, ${byteLength(text as string)} bytes)` }, null, 2) },
+      { type: 'text', text: JSON.stringify({ ...rest, [bulk]: `(the next text block, ${byteLength(text as string)} bytes)` }) },
       { type: 'text', text: text as string },
     ],
     structuredContent: rest,
