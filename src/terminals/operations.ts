@@ -446,7 +446,13 @@ export const OPERATIONS = [
     rest: { method: 'GET', path: terminalPath('/screen'), status: 200 },
     params: z.strictObject({
       terminalId: TerminalId,
-      scrollback: z.number().int().min(0).max(10000).optional().describe('Also up to this many lines above the screen, in `scrollback` (oldest first).'),
+      scrollback: z
+        .number()
+        .int()
+        .min(0)
+        .max(10000)
+        .optional()
+        .describe('Also up to this many lines above the screen, in `scrollback` (oldest first). With format=ansi: the rows above the screen to serialize (default all the emulator holds, up to 1000).'),
       format: z.enum(['lines', 'ansi']).optional().describe('"lines" (default): the screen as text lines; "ansi": a serialized snapshot to write into a fresh xterm.js.'),
       maxBytes: maxBytes('scrollback (its lines joined by \\n; the marker is a line of its own)'),
     }),
@@ -476,7 +482,7 @@ export const OPERATIONS = [
     },
     handle: async (terminals, { terminalId, scrollback, format, maxBytes }) => {
       const screen = screensOf(terminals).screen(terminalId);
-      if (format === 'ansi') return screen.ansi();
+      if (format === 'ansi') return screen.ansi(scrollback);
       const snapshot = await screen.snapshot(scrollback ?? 0);
       if (maxBytes === undefined || !snapshot.scrollback) return snapshot;
       const shaped = shapeText(snapshot.scrollback.join('\n'), maxBytes);

@@ -111,9 +111,10 @@ export class Screen {
     return snapshot;
   }
 
-  async ansi(): Promise<{ data: string; offset: number }> {
+  /** The screen serialized; with `scrollback`, only that many rows above it (else all the emulator holds). */
+  async ansi(scrollback?: number): Promise<{ data: string; offset: number }> {
     const offset = await this.settled();
-    return { data: this.#serializer.serialize(), offset };
+    return { data: this.#serializer.serialize(scrollback === undefined ? {} : { scrollback }), offset };
   }
 
   dispose(): void {

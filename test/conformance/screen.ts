@@ -66,6 +66,20 @@ export function screenChecks({ runtime }: Target): void {
       await api('DELETE', `/${id}`);
     });
 
+    it('serializes only the scrollback rows asked for with format=ansi', async () => {
+      const id = await create({ command: 'sh', args: ['-c', "seq -f 'row-%g' 1 50; printf end; sleep 30"], cols: 40, rows: 6 });
+      await until(id, (s) => s.lines.some((l) => l.includes('end')));
+      const whole = (await api('GET', `/${id}/screen?format=ansi`)).json().data as string;
+      expect(whole).toContain('row-1\r');
+      const screenOnly = (await api('GET', `/${id}/screen?format=ansi&scrollback=0`)).json().data as string;
+      expect(screenOnly).toContain('row-50');
+      expect(screenOnly).not.toContain('row-40');
+      const some = (await api('GET', `/${id}/screen?format=ansi&scrollback=10`)).json().data as string;
+      expect(some).toContain('row-40');
+      expect(some).not.toContain('row-30');
+      await api('DELETE', `/${id}`);
+    });
+
     it('trims the spaces a program wrote at the end of a row, as a person sees it', async () => {
       const id = await create({ command: 'sh', args: ['-c', "printf 'padded   \\n\\033[44m   \\033[0m\\nend'; sleep 30"], cols: 40, rows: 6 });
       const s = await until(id, (s) => s.lines[2] === 'end');
