@@ -416,9 +416,10 @@ export const OPERATIONS = [
       description:
         'Run one shell command line in a terminal and wait for it to finish. Returns its `output` (the text it printed), ' +
         'its `exitCode` (0 = success) and `durationMs`. If it runs longer than timeoutMs it is interrupted as Ctrl-C would, ' +
-        'the answer says `timedOut: true`, and the terminal stays usable; if the program ignored the Ctrl-C (a REPL such as python3 ' +
-        'or node does) the answer also says running: true: it is still in the foreground, so end it (send_keys ["C-d"] or its quit ' +
-        'command) before the next run_command. The terminal must run a shell (the default of ' +
+        'the answer says `timedOut: true`, and the terminal stays usable; if it was still running half a second after the Ctrl-C ' +
+        '(a REPL such as python3 ignores it; some programs take a while to stop) the answer also says running: true. Then ' +
+        'wait_for command: true first (it may still end by itself); only if it keeps the terminal, end it (its quit command or ' +
+        'send_keys ["C-d"]: at a shell prompt C-d would end the shell). The terminal must run a shell (the default of ' +
         'create_terminal); state such as the current directory or exported variables carries over between calls. ' +
         'For a long job (a build, a test suite, an install) pass detach: true with a timeoutMs below your own request timeout: ' +
         'the answer then says running: true with its seq, the job goes on, and you read its result later with get_command_output ' +

@@ -323,10 +323,15 @@ export class Runner {
           this.#interrupted.set(shell, seq);
           // The answer waits a moment for the end, so running says whether Ctrl-C stopped it (a REPL goes on).
           interrupted = true;
-          const started = seq;
+          const claimed = seq;
           timer = setTimeout(() => {
-            const record = shell.record(started);
-            done({ ...(record ? this.#outputOf(id, record) : { output: '', truncated: false }), exitCode: null, timedOut: true, seq, running: true });
+            // A timer's throw would be uncaught (the terminal can leave the manager at shutdown without a closed event).
+            try {
+              const record = shell.record(claimed);
+              done({ ...(record ? this.#outputOf(id, record) : { output: '', truncated: false }), exitCode: null, timedOut: true, seq, running: true });
+            } catch {
+              done({ output: '', truncated: false, exitCode: null, timedOut: true, seq, running: false });
+            }
           }, INTERRUPT_WAIT_MS);
         } catch {
           done({ output: '', truncated: false, exitCode: null, timedOut: true, seq, running: false });
